@@ -6,24 +6,38 @@ namespace atlas_restored {
 namespace {
 
 class category final : public boost::system::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "atlas_restored"; }
     std::string message(int value) const override {
         switch (static_cast<errc>(value)) {
-            case errc::ok: return "success";
-            case errc::invalid_input: return "invalid input";
-            case errc::connect_failed: return "connect failed";
-            case errc::tls_failed: return "TLS verification failed";
-            case errc::timeout: return "timed out";
-            case errc::connection_lost: return "connection lost";
-            case errc::http_status: return "unexpected HTTP status";
-            case errc::atlas_error: return "Atlas API error";
-            case errc::rate_limited: return "rate limited";
-            case errc::bad_response: return "malformed response";
-            case errc::auth_failed: return "authentication failed";
-            case errc::io_failed: return "I/O error";
-            case errc::not_found: return "not found";
-            case errc::cancelled: return "cancelled";
+            case errc::ok:
+                return "success";
+            case errc::invalid_input:
+                return "invalid input";
+            case errc::connect_failed:
+                return "connect failed";
+            case errc::tls_failed:
+                return "TLS verification failed";
+            case errc::timeout:
+                return "timed out";
+            case errc::connection_lost:
+                return "connection lost";
+            case errc::http_status:
+                return "unexpected HTTP status";
+            case errc::atlas_error:
+                return "Atlas API error";
+            case errc::rate_limited:
+                return "rate limited";
+            case errc::bad_response:
+                return "malformed response";
+            case errc::auth_failed:
+                return "authentication failed";
+            case errc::io_failed:
+                return "I/O error";
+            case errc::not_found:
+                return "not found";
+            case errc::cancelled:
+                return "cancelled";
         }
         return "unknown error";
     }

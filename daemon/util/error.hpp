@@ -33,8 +33,8 @@ boost::system::error_code make_error_code(errc e) noexcept;
 
 struct error {
     errc code = errc::ok;
-    std::string message;  // one sentence for humans; never contains a secret
-    int http_status = 0;  // 0 when no HTTP answer was received
+    std::string message;           // one sentence for humans; never contains a secret
+    int http_status = 0;           // 0 when no HTTP answer was received
     std::string atlas_error_code;  // Atlas "errorCode" when the body had one
     std::string detail;            // Atlas "detail"
     std::string reason;            // Atlas "reason"

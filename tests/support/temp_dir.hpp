@@ -7,7 +7,7 @@
 namespace atlas_restored::testing {
 
 class temp_dir {
-public:
+  public:
     explicit temp_dir(const std::string& prefix = "atlas-restored-test");
     ~temp_dir();
     temp_dir(const temp_dir&) = delete;
@@ -15,7 +15,7 @@ public:
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
