@@ -268,12 +268,19 @@ result<void> migrate(db& connection, std::span<const migration> steps) {
 
 result<void> prepare_for_writing(db& connection) {
     // Nothing may be written before we know the file is ours and not newer: even switching the
-    // journal mode rewrites the header.
+    // journal mode rewrites the header, and closing the last connection to a WAL database copies
+    // the WAL into the main file, so that checkpoint is off until the checks have passed.
+    if (sqlite3_db_config(connection.handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr) != SQLITE_OK) {
+        return connection.failure("cannot turn off the checkpoint on close");
+    }
     if (auto v = inspect_schema(connection, current_schema_version()); !v) {
         return v.error();
     }
     if (auto r = check_integrity(connection); !r) {
         return r;
+    }
+    if (sqlite3_db_config(connection.handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, nullptr) != SQLITE_OK) {
+        return connection.failure("cannot turn the checkpoint on close back on");
     }
     auto mode = connection.query_text("PRAGMA journal_mode = WAL");
     if (!mode) {

@@ -4,6 +4,7 @@
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -96,6 +97,28 @@ TEST(schema, a_newer_schema_in_wal_mode_is_refused_and_left_untouched) {
                   "PRAGMA journal_mode = WAL; CREATE TABLE runs (id TEXT); PRAGMA application_id = " +
                       std::to_string(application_id) + "; PRAGMA user_version = 99");
     expect_refused_untouched(dir, "newer than this atlas-restored");
+}
+
+// A newer daemon that crashed leaves its last commits in the -wal file. Refusing must not fold
+// them into the main file either (closing the last connection would, by default).
+TEST(schema, a_newer_schema_with_a_pending_wal_is_refused_and_neither_file_changes) {
+    temp_dir dir;
+    const auto path = db_file(dir);
+    const auto wal = path.string() + "-wal";
+    {
+        std::filesystem::create_directories(path.parent_path());
+        auto c = db::open(path);
+        ASSERT_TRUE(c);
+        ASSERT_TRUE(c->exec("PRAGMA journal_mode = WAL; CREATE TABLE runs (id TEXT)"));
+        ASSERT_EQ(sqlite3_db_config(c->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr), SQLITE_OK);
+        ASSERT_TRUE(c->exec("INSERT INTO runs VALUES ('r-1'); PRAGMA application_id = " +
+                            std::to_string(application_id) + "; PRAGMA user_version = 99"));
+    }
+    ASSERT_TRUE(std::filesystem::exists(wal));
+    ASSERT_GT(std::filesystem::file_size(wal), 0u);
+    const auto wal_before = read_file(wal);
+    expect_refused_untouched(dir, "newer than this atlas-restored");
+    EXPECT_EQ(read_file(wal), wal_before);
 }
 
 TEST(schema, a_file_that_is_not_sqlite_is_refused_and_left_untouched) {
