@@ -24,7 +24,7 @@ inline std::chrono::local_seconds local(int y, unsigned mo, unsigned d, int h = 
     return local_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s};
 }
 
-inline std::string iso(std::chrono::system_clock::time_point t) {
+inline std::string iso_of(std::chrono::system_clock::time_point t) {
     using namespace std::chrono;
     const auto day = floor<days>(t);
     const year_month_day ymd{day};
@@ -42,10 +42,13 @@ inline std::string iso(std::chrono::system_clock::time_point t) {
     return text;
 }
 
-inline std::string iso(std::chrono::sys_seconds t) { return iso(std::chrono::system_clock::time_point(t)); }
+template <class Duration>
+std::string iso(std::chrono::sys_time<Duration> t) {
+    return iso_of(std::chrono::time_point_cast<std::chrono::system_clock::duration>(t));
+}
 
 inline std::string iso(const std::optional<std::chrono::system_clock::time_point>& t) {
-    return t ? iso(*t) : std::string("none");
+    return t ? iso_of(*t) : std::string("none");
 }
 
 // A zone from the installed tzdata; tests that use one fail (not skip) without tzdata, which the
