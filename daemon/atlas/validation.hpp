@@ -16,8 +16,8 @@ struct field_error {
     std::string message;  // what is wrong and what is allowed
 };
 
-bool is_hex24(std::string_view value);          // ^([a-f0-9]{24})$
-bool is_cluster_name(std::string_view value);   // ^[a-zA-Z0-9][a-zA-Z0-9-]*$
+bool is_hex24(std::string_view value);         // ^([a-f0-9]{24})$
+bool is_cluster_name(std::string_view value);  // ^[a-zA-Z0-9][a-zA-Z0-9-]*$
 // An ISO-8601 date-time by its meaning (real calendar dates, leap years, Z or ±hh:mm offset,
 // optional 1-9 fraction digits), as the seed describes oplogTs; the spec's regex is buggy.
 bool is_iso8601_date_time(std::string_view value);
