@@ -337,9 +337,10 @@ std::optional<http::reply> world::rate_limit(call& c, const std::string& group_i
         b.tokens = std::min(capacity, b.tokens + elapsed * refill / 60.0);
         b.last = c.now;
     }
-    if (b.tokens >= 1.0) {
+    if (b.tokens >= 1.0 - 1e-9) {  // refills accumulate in floating point
         b.tokens -= 1.0;
-        c.rate_remaining = std::floor(b.tokens);
+        b.tokens = std::max(0.0, b.tokens);
+        c.rate_remaining = std::floor(b.tokens + 1e-9);
         return std::nullopt;
     }
     ++counters_.rate_limited;
