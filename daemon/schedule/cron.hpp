@@ -38,7 +38,8 @@ class cron_expression {
     // The first fire time strictly after `after`, in the zone (nullptr or unset: UTC). DST gaps:
     // a local time that does not exist fires at the first instant after the gap; repeated local
     // times fire once (the first occurrence). nullopt if nothing matches within 8 years (long
-    // enough for a February 29 across 2100; "0 0 30 2 *" gives up after ~100 month checks).
+    // enough for a February 29 across 2100). Whole months and days that cannot match are skipped,
+    // so an impossible "0 0 30 2 *" gives up after a few hundred cheap checks.
     std::optional<std::chrono::system_clock::time_point> next_after(
         std::chrono::system_clock::time_point after, const time_zone* zone = nullptr) const;
 
