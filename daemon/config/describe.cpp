@@ -57,8 +57,9 @@ std::string opt(const std::optional<T>& v) {
 std::string secret_text(const secret_ref& ref) {
     switch (ref.source) {
         case secret_source::file:
-        case secret_source::credential:
             return "{file: " + quote(ref.name) + "}";
+        case secret_source::credential:
+            return "{credential: " + quote(ref.name) + "}";
         case secret_source::env:
             return "{env: " + quote(ref.name) + "}";
     }

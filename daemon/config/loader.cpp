@@ -150,9 +150,11 @@ bool is_policy_name(std::string_view s) {
 // Parses one file's document into `out` (globals only from the main file).
 class file_parser {
   public:
-    // `clean` gets one flag per policy appended: false if the policy had problems of its own.
-    file_parser(problem_sink& sink, std::filesystem::path dir, bool main, std::vector<bool>& clean)
-        : sink_(sink), dir_(std::move(dir)), main_(main), clean_(clean) {}
+    file_parser(problem_sink& sink,
+                std::filesystem::path dir,
+                bool main,
+                std::chrono::system_clock::time_point now)
+        : sink_(sink), dir_(std::move(dir)), main_(main), now_(now) {}
 
     void parse(const YAML::Node& root,
                configuration& out,
@@ -606,11 +608,8 @@ class file_parser {
             entry item{"", e.key_node, e.value[i], detail::index_path(e.path, i)};
             policy p;
             p.index = static_cast<int>(i);
-            std::size_t before = sink_.count();
             if (parse_policy(item, p)) {
                 p.where.file = sink_.file();
-                // A policy with problems of its own is not checked as a request: that would repeat them.
-                clean_.push_back(sink_.count() == before);
                 out.push_back(std::move(p));
             }
         }
@@ -682,6 +681,11 @@ class file_parser {
                 sink_.add(
                     e->mark(), e->path, zone.error().message + " (an IANA name like Europe/Berlin or UTC)");
             }
+        }
+        if (p.schedule && p.zone && !p.schedule->next_after(now_, p.zone.get())) {
+            const entry* e = m.get("schedule");
+            sink_.add(
+                e->mark(), e->path, "never fires: no date within five years matches (e.g. 30 February)");
         }
         if (const entry* e = m.get("schedule_jitter")) {
             if (auto v = detail::read_duration(sink_, *e)) {
@@ -963,7 +967,7 @@ class file_parser {
     problem_sink& sink_;
     std::filesystem::path dir_;
     bool main_;
-    std::vector<bool>& clean_;
+    std::chrono::system_clock::time_point now_;
     int include_line_ = 0;
 };
 
@@ -1036,7 +1040,7 @@ std::filesystem::path identity(const std::filesystem::path& p) {
 namespace detail {
 std::vector<config_problem> validate_policies(const configuration& c,
                                               std::chrono::system_clock::time_point now,
-                                              const std::vector<bool>& check_request);
+                                              const std::vector<std::set<std::string>>& known_problems);
 }
 
 load_result load_configuration(const std::filesystem::path& main_file,
@@ -1048,7 +1052,6 @@ load_result load_configuration(const std::filesystem::path& main_file,
     std::optional<partial_atlas> atlas;
     bool download_dir_set = false;
     std::set<std::filesystem::path> loaded;
-    std::vector<bool> clean;
 
     const std::filesystem::path dir = main_file.parent_path();
     problem_sink main_sink(main_file.string(), problems);
@@ -1057,7 +1060,7 @@ load_result load_configuration(const std::filesystem::path& main_file,
     int include_line = 0;
     if (auto text = read_text(main_file, main_sink)) {
         if (auto root = parse_yaml(*text, main_sink)) {
-            file_parser parser(main_sink, dir, true, clean);
+            file_parser parser(main_sink, dir, true, now);
             parser.parse(*root, config, profiles, atlas, download_dir_set);
             include_line = parser.include_line();
         }
@@ -1085,7 +1088,7 @@ load_result load_configuration(const std::filesystem::path& main_file,
                 if (auto root = parse_yaml(*text, sink)) {
                     std::optional<partial_atlas> ignored;
                     bool ignored_flag = false;
-                    file_parser(sink, file.parent_path(), false, clean)
+                    file_parser(sink, file.parent_path(), false, now)
                         .parse(*root, config, profiles, ignored, ignored_flag);
                 }
             }
@@ -1114,7 +1117,22 @@ load_result load_configuration(const std::filesystem::path& main_file,
         config.download_dir = config.state_dir / "downloads";
     }
 
-    auto cross = detail::validate_policies(config, now, clean);
+    // The fields of each policy that already have a problem: the cross-field checks skip them and
+    // what lies below them, so one mistake is reported once.
+    std::vector<std::set<std::string>> known(config.policies.size());
+    for (std::size_t i = 0; i < config.policies.size(); ++i) {
+        const policy& p = config.policies[i];
+        std::string prefix = "policies[" + std::to_string(p.index) + "]";
+        for (const auto& problem : problems) {
+            if (problem.file == p.where.file && problem.field_path.starts_with(prefix)) {
+                std::string rest = problem.field_path.substr(prefix.size());
+                if (rest.empty() || rest[0] == '.') {
+                    known[i].insert(rest.empty() ? rest : rest.substr(1));
+                }
+            }
+        }
+    }
+    auto cross = detail::validate_policies(config, now, known);
     problems.insert(problems.end(), cross.begin(), cross.end());
     if (!problems.empty()) {
         // File order (main first, drop-ins as loaded), then line: the order a reader fixes them in.

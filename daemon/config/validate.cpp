@@ -60,13 +60,24 @@ int line_of(const policy& p, std::string relative) {
 
 class policy_checker {
   public:
-    policy_checker(const policy& p, std::vector<config_problem>& out) : p_(p), out_(out) {}
+    // `known`: fields (relative to the policy) that already have a problem from parsing.
+    policy_checker(const policy& p, std::vector<config_problem>& out, std::set<std::string> known)
+        : p_(p), out_(out), reported_(std::move(known)) {}
 
-    // One problem per field: a rule checked here and by the seed validation is reported once.
+    // One problem per field: a rule checked here and by the seed validation is reported once, and
+    // nothing below a field that already has a problem (its value is missing or meaningless).
     void add(const std::string& relative, std::string message) {
-        if (!reported_.insert(relative).second) {
+        for (std::string at = relative; !at.empty();) {
+            if (reported_.contains(at)) {
+                return;
+            }
+            auto dot = at.rfind('.');
+            at = dot == std::string::npos ? std::string() : at.substr(0, dot);
+        }
+        if (relative.empty() && reported_.contains(relative)) {
             return;
         }
+        reported_.insert(relative);
         std::string path = policy_path(p_) + (relative.empty() ? "" : "." + relative);
         out_.push_back({p_.where.file, line_of(p_, relative), 0, path, std::move(message)});
     }
@@ -111,7 +122,7 @@ namespace detail {
 
 std::vector<config_problem> validate_policies(const configuration& c,
                                               std::chrono::system_clock::time_point now,
-                                              const std::vector<bool>& check_request) {
+                                              const std::vector<std::set<std::string>>& known_problems) {
     std::vector<config_problem> out;
     std::map<std::string, const policy*> names;
     std::set<std::string> profiles;
@@ -120,7 +131,7 @@ std::vector<config_problem> validate_policies(const configuration& c,
     }
     for (std::size_t i = 0; i < c.policies.size(); ++i) {
         const policy& p = c.policies[i];
-        policy_checker check(p, out);
+        policy_checker check(p, out, i < known_problems.size() ? known_problems[i] : std::set<std::string>{});
 
         if (!p.name.empty()) {
             if (auto [it, inserted] = names.emplace(p.name, &p); !inserted) {
@@ -146,10 +157,6 @@ std::vector<config_problem> validate_policies(const configuration& c,
                 message += " (no profiles: are configured)";
             }
             check.add("profile", message);
-        }
-
-        if (i < check_request.size() && !check_request[i]) {
-            continue;
         }
 
         const delivery_settings& d = p.delivery;

@@ -41,6 +41,17 @@ TEST_F(describe_test, shows_effective_keys_references_and_next_fire_times) {
     EXPECT_THAT(text, Not(HasSubstr("2026-12-20")));
 }
 
+TEST_F(describe_test, credentials_and_env_references_are_named_as_such) {
+    auto c = loaded(
+        "atlas: { auth: { service_account: { client_id: id, client_secret_file: atlas-secret } } }\n"
+        "profiles: [ { name: p, auth: { api_key: { public_key: pk, private_key_env: KEY_VAR } } } ]\n"
+        "policies:\n" +
+        http_policy("a") + "    profile: p\n" + http_policy("b"));
+    std::string text = describe_policies(c, test_now());
+    EXPECT_THAT(text, HasSubstr("client_secret: {credential: atlas-secret}"));
+    EXPECT_THAT(text, HasSubstr("private_key: {env: KEY_VAR}"));
+}
+
 TEST_F(describe_test, unscheduled_policy_without_trigger_runs_only_via_run_now) {
     auto c = loaded(std::string(atlas_section) + "policies:\n" + http_policy("manual-only"));
     EXPECT_THAT(describe_policies(c, test_now()), HasSubstr("only via run-now"));

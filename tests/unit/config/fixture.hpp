@@ -36,6 +36,20 @@ inline std::string http_policy(const std::string& name) {
            "    delivery: { method: HTTP }\n";
 }
 
+// A policy "p" with the given restore_point value and delivery block (indented 6 spaces).
+inline std::string policy_with(const std::string& restore_point, const std::string& delivery) {
+    return std::string(atlas_section) +
+           "policies:\n"
+           "  - name: p\n"
+           "    group_id: 32b6e34b3d91647abb20e7b8\n"
+           "    cluster: orders-prod\n"
+           "    restore_point: " +
+           restore_point +
+           "\n"
+           "    delivery:\n" +
+           delivery;
+}
+
 // The 1-based line of the first occurrence of `needle` in `text` (0 if absent): tests name the line
 // they expect by its content, not by counting.
 inline int line_containing(const std::string& text, const std::string& needle) {

@@ -249,6 +249,24 @@ TEST_F(config_test, three_mistakes_give_three_problems_with_their_lines) {
                   ": policies[0].restore_point.snapshot_id: must be 24 lowercase hex digits");
 }
 
+TEST_F(config_test, cross_field_rules_still_run_beside_other_mistakes_but_never_repeat_them) {
+    std::string text = policy_with("{ snapshot_id: nothex }",
+                                   "      method: AUTOMATED_RESTORE\n"
+                                   "      target_group_id: 5e2211c17a3e5a48f5497de3\n"
+                                   "      target_cluster_name: orders-drill\n"
+                                   "      confirm_overwrite: orders-prod\n") +
+                       "    schedul: \"0 3 * * *\"\n";
+    auto problems = problems_of(text);
+    ASSERT_THAT(problems, SizeIs(3)) << all_text(problems);
+    EXPECT_THAT(at_path(problems, "policies[0].schedul"), SizeIs(1));
+    EXPECT_THAT(at_path(problems, "policies[0].restore_point.snapshot_id"), SizeIs(1));  // not twice
+    EXPECT_THAT(at_path(problems, "policies[0].delivery.confirm_overwrite"), SizeIs(1));
+
+    auto no_delivery = problems_of(policy_with("{ latest_snapshot: true }", "      - HTTP\n"));
+    ASSERT_THAT(no_delivery, SizeIs(1)) << all_text(no_delivery);
+    EXPECT_EQ(no_delivery[0].field_path, "policies[0].delivery");
+}
+
 TEST_F(config_test, duplicate_yaml_key_is_refused) {
     std::string text = std::string(atlas_section) + "log_level: info\nlog_level: debug\n";
     auto problems = problems_of(text);
@@ -367,19 +385,6 @@ TEST_F(config_test, restore_point_is_required_and_latest_snapshot_false_selects_
     EXPECT_THAT(at_path(no, "policies[0].restore_point.latest_snapshot"), SizeIs(1)) << all_text(no);
 }
 
-std::string policy_with(const std::string& restore_point, const std::string& delivery) {
-    return std::string(atlas_section) +
-           "policies:\n"
-           "  - name: p\n"
-           "    group_id: 32b6e34b3d91647abb20e7b8\n"
-           "    cluster: orders-prod\n"
-           "    restore_point: " +
-           restore_point +
-           "\n"
-           "    delivery:\n" +
-           delivery;
-}
-
 TEST_F(config_test, checkpoint_id_only_with_automated_restore) {
     std::string text = policy_with("{ checkpoint_id: 5f1b0c0d0e0f101112131415 }", "      method: HTTP\n");
     auto problems = problems_of(text);
@@ -488,6 +493,15 @@ TEST_F(config_test, bad_cron_is_reported_with_the_parser_text) {
     auto expected = schedule::cron_expression::parse("0 25 * * *");
     ASSERT_FALSE(expected.has_value());
     EXPECT_THAT(problems[0].message, HasSubstr(expected.error().message));
+}
+
+TEST_F(config_test, schedule_that_never_fires_is_refused) {
+    std::string text =
+        std::string(atlas_section) + "policies:\n" + http_policy("a") + "    schedule: \"0 3 30 2 *\"\n";
+    auto problems = problems_of(text);
+    ASSERT_THAT(problems, SizeIs(1)) << all_text(problems);
+    EXPECT_EQ(problems[0].field_path, "policies[0].schedule");
+    EXPECT_THAT(problems[0].message, HasSubstr("never fires"));
 }
 
 TEST_F(config_test, bad_timezone_is_reported) {
