@@ -253,7 +253,7 @@ std::optional<duration> read_duration(problem_sink& sink, const entry& e, durati
         sink.add(e.mark(),
                  e.path,
                  min == duration{0} ? "must not be negative"
-                                    : "must be at least " + std::to_string(min.count()) + "ms");
+                                    : "must be at least " + schedule::format_duration(min));
         return std::nullopt;
     }
     return value;

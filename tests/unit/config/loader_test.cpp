@@ -540,7 +540,7 @@ TEST_F(config_test, bad_durations_are_reported) {
     EXPECT_THAT(at_path(problems, "retry.max"), SizeIs(1));
     auto poll = at_path(problems, "policies[0].poll_interval");
     ASSERT_THAT(poll, SizeIs(1));
-    EXPECT_THAT(poll[0].message, HasSubstr("at least"));
+    EXPECT_THAT(poll[0].message, HasSubstr("must be at least 1s"));
     auto deadline = at_path(problems, "policies[0].deadline");
     ASSERT_THAT(deadline, SizeIs(1));
     EXPECT_EQ(deadline[0].line, line_containing(text, "soon"));
