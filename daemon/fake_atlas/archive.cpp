@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <vector>
 
 namespace atlas_restored::fake_atlas {
@@ -120,6 +121,61 @@ std::uint32_t crc32_update(std::uint32_t crc, std::span<const char> data) {
     return ~c;
 }
 
+namespace {
+
+using gf2_matrix = std::array<std::uint32_t, 32>;
+
+std::uint32_t gf2_times(const gf2_matrix& m, std::uint32_t v) {
+    std::uint32_t sum = 0;
+    for (int i = 0; v != 0; ++i, v >>= 1) {
+        if (v & 1) {
+            sum ^= m[i];
+        }
+    }
+    return sum;
+}
+
+gf2_matrix gf2_square(const gf2_matrix& m) {
+    gf2_matrix out{};
+    for (int n = 0; n < 32; ++n) {
+        out[n] = gf2_times(m, m[n]);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::uint32_t crc32_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t length_b) {
+    // Appending length_b zero bytes to A is a linear map on its CRC register; apply it by squaring
+    // the one-zero-bit operator (the classic zlib method), then add B's CRC.
+    if (length_b == 0) {
+        return crc_a;
+    }
+    gf2_matrix odd{};
+    odd[0] = 0xEDB88320u;
+    for (int n = 1; n < 32; ++n) {
+        odd[n] = 1u << (n - 1);
+    }
+    gf2_matrix even = gf2_square(odd);  // two zero bits
+    odd = gf2_square(even);             // four zero bits
+    do {
+        even = gf2_square(odd);  // first pass: one zero byte
+        if (length_b & 1) {
+            crc_a = gf2_times(even, crc_a);
+        }
+        length_b >>= 1;
+        if (length_b == 0) {
+            break;
+        }
+        odd = gf2_square(even);
+        if (length_b & 1) {
+            crc_a = gf2_times(odd, crc_a);
+        }
+        length_b >>= 1;
+    } while (length_b != 0);
+    return crc_a ^ crc_b;
+}
+
 struct sha1_hasher::impl {
     EVP_MD_CTX* ctx = nullptr;
 };
@@ -182,6 +238,30 @@ archive::archive(std::uint64_t seed, std::uint64_t requested_bytes, std::string 
     blocks_ = (tar + block_data - 1) / block_data;
     size_ = header_size_ + deflate_size(tar) + 8;
     tar_header_ = make_tar_header(member_, payload_);
+
+    tile_.resize(tile_size);
+    for (std::size_t i = 0; i < tile_size; ++i) {
+        tile_[i] =
+            static_cast<char>((mix64(seed_ + (i / 8 + 1) * 0x9E3779B97F4A7C15ull) >> (8 * (i % 8))) & 0xff);
+    }
+    // CRC of header + tile^k + partial tile + 1024 zero bytes, by combining.
+    const std::uint32_t tile_crc = crc32_update(0, tile_);
+    std::uint32_t payload_crc = 0;
+    std::uint32_t power_crc = tile_crc;  // CRC of tile^(2^bit)
+    std::uint64_t power_len = tile_size;
+    for (std::uint64_t k = payload_ / tile_size; k != 0; k >>= 1) {
+        if (k & 1) {
+            payload_crc = crc32_combine(payload_crc, power_crc, power_len);
+        }
+        power_crc = crc32_combine(power_crc, power_crc, power_len);
+        power_len *= 2;
+    }
+    const std::size_t rest = static_cast<std::size_t>(payload_ % tile_size);
+    payload_crc = crc32_combine(payload_crc, crc32_update(0, std::string_view(tile_).substr(0, rest)), rest);
+    const std::string zeros(2 * tar_block, '\0');
+    tar_crc_ = crc32_combine(crc32_combine(crc32_update(0, tar_header_), payload_crc, payload_),
+                             crc32_update(0, zeros),
+                             zeros.size());
 }
 
 std::uint64_t archive::minimum_size() {
@@ -189,22 +269,12 @@ std::uint64_t archive::minimum_size() {
 }
 
 void archive::fill_payload(std::uint64_t off, char* out, std::size_t n) const {
-    auto word = [this](std::uint64_t i) { return mix64(seed_ + (i + 1) * 0x9E3779B97F4A7C15ull); };
     std::size_t i = 0;
-    while (i < n && (off + i) % 8 != 0) {
-        std::uint64_t p = off + i;
-        out[i++] = static_cast<char>((word(p / 8) >> (8 * (p % 8))) & 0xff);
-    }
-    while (n - i >= 8) {
-        std::uint64_t w = word((off + i) / 8);
-        for (int b = 0; b < 8; ++b) {
-            out[i + b] = static_cast<char>((w >> (8 * b)) & 0xff);
-        }
-        i += 8;
-    }
     while (i < n) {
-        std::uint64_t p = off + i;
-        out[i++] = static_cast<char>((word(p / 8) >> (8 * (p % 8))) & 0xff);
+        const std::size_t at = static_cast<std::size_t>((off + i) % tile_size);
+        const std::size_t k = std::min(n - i, tile_size - at);
+        std::memcpy(out + i, tile_.data() + at, k);
+        i += k;
     }
 }
 
@@ -226,7 +296,7 @@ void archive::fill_tar(std::uint64_t t, char* out, std::size_t n) const {
     }
 }
 
-std::size_t archive::read(std::uint64_t offset, std::span<char> out, std::uint32_t tar_crc) const {
+std::size_t archive::read(std::uint64_t offset, std::span<char> out) const {
     if (offset >= size_) {
         return 0;
     }
@@ -298,98 +368,37 @@ std::size_t archive::read(std::uint64_t offset, std::span<char> out, std::uint32
         } else {
             const std::uint64_t t = p - deflate_end;
             const std::uint32_t isize = static_cast<std::uint32_t>(tar_size_);
-            const std::uint32_t v = t < 4 ? tar_crc : isize;
+            const std::uint32_t v = t < 4 ? tar_crc_ : isize;
             out[i++] = static_cast<char>((v >> (8 * (t % 4))) & 0xff);
         }
     }
     return n;
 }
 
-void archive::for_each_tar_run(std::uint64_t offset,
-                               std::size_t n,
-                               const std::function<void(std::size_t, std::size_t)>& f) const {
-    const std::uint64_t deflate_end = header_size_ + deflate_size(tar_size_);
-    std::uint64_t p = std::max(offset, header_size_);
-    const std::uint64_t end = std::min<std::uint64_t>(offset + n, deflate_end);
-    while (p < end) {
-        const std::uint64_t q = p - header_size_;
-        const std::uint64_t k = q / block_span;
-        const std::uint64_t w = q % block_span;
-        const std::uint64_t len = std::min(block_data, tar_size_ - k * block_data);
-        if (w < 5) {
-            p += 5 - w;
-            continue;
-        }
-        const std::uint64_t run = std::min(end - p, len + 5 - w);
-        f(static_cast<std::size_t>(p - offset), static_cast<std::size_t>(run));
-        p += run;
-    }
-}
-
-archive_digests compute_digests(const archive& a) {
-    archive_reader reader(std::shared_ptr<const archive>(&a, [](const archive*) {}), 0, a.size(), [] {
-        return 0u;  // never asked: a reader from 0 has the CRC by the trailer
-    });
+std::string file_sha1(const archive& a) {
+    archive_reader reader(std::shared_ptr<const archive>(&a, [](const archive*) {}), 0, a.size());
     std::vector<char> buffer(1 << 20);
     while (!reader.at_end()) {
         reader.read(buffer);
     }
-    return {*reader.tar_crc(), *reader.whole_file_sha1()};
+    return *reader.whole_file_sha1();
 }
 
-archive_reader::archive_reader(std::shared_ptr<const archive> file,
-                               std::uint64_t start,
-                               std::uint64_t end,
-                               std::function<std::uint32_t()> crc_fallback)
-    : file_(std::move(file)),
-      pos_(start),
-      end_(std::min(end, file_->size())),
-      crc_fallback_(std::move(crc_fallback)),
-      hashing_(start == 0) {
-    if (hashing_) {
+archive_reader::archive_reader(std::shared_ptr<const archive> file, std::uint64_t start, std::uint64_t end)
+    : file_(std::move(file)), pos_(start), end_(std::min(end, file_->size())) {
+    if (start == 0) {
         sha1_ = std::make_unique<sha1_hasher>();
     }
 }
 
-std::optional<std::uint32_t> archive_reader::tar_crc() const {
-    if (hashing_ && pos_ >= file_->trailer_offset()) {
-        return crc_;
-    }
-    return known_crc_;
-}
-
 std::size_t archive_reader::read(std::span<char> out) {
-    std::size_t total = 0;
-    while (total < out.size() && pos_ < end_) {
-        total += read_some(out.subspan(total));
-    }
-    return total;
-}
-
-std::size_t archive_reader::read_some(std::span<char> out) {
-    std::uint64_t want = std::min<std::uint64_t>(out.size(), end_ - pos_);
-    const std::uint64_t trailer = file_->trailer_offset();
-    std::size_t n = 0;
-    if (pos_ < trailer) {
-        // Stop at the trailer so the CRC of everything before it is complete when it is written.
-        want = std::min(want, trailer - pos_);
-        n = file_->read(pos_, out.first(want), 0);
-        if (hashing_) {
-            file_->for_each_tar_run(pos_, n, [&](std::size_t at, std::size_t len) {
-                crc_ = crc32_update(crc_, out.subspan(at, len));
-            });
-        }
-    } else {
-        if (!hashing_ && !known_crc_) {
-            known_crc_ = crc_fallback_();
-        }
-        n = file_->read(pos_, out.first(want), hashing_ ? crc_ : *known_crc_);
-    }
-    if (hashing_) {
+    const std::uint64_t want = std::min<std::uint64_t>(out.size(), end_ - std::min(end_, pos_));
+    const std::size_t n = file_->read(pos_, out.first(static_cast<std::size_t>(want)));
+    if (sha1_) {
         sha1_->update(out.first(n));
     }
     pos_ += n;
-    if (hashing_ && pos_ == file_->size() && !sha1_result_) {
+    if (sha1_ && pos_ == file_->size() && !sha1_result_) {
         sha1_result_ = sha1_->hex_digest();
     }
     return n;

@@ -82,7 +82,7 @@ struct job_model {
     bool always_wrong_hash = false;
     std::optional<std::string> recorded_hash;  // set when a download of the file completes
     std::shared_ptr<const archive> content;
-    std::optional<archive_digests> digests;  // cached full pass
+    std::optional<std::string> full_sha1;  // cached full pass (downloads that resumed midway)
 };
 
 struct token_model {

@@ -49,13 +49,14 @@ class world {
     // Read-only views for tests.
     const std::map<std::string, job_model>& jobs() const { return jobs_; }
     const counters_model& counters() const { return counters_; }
+    // The newest request log entry (redacted), or null.
+    const log_entry* last_request() const { return log_.empty() ? nullptr : &log_.back(); }
     std::vector<std::string> snapshot_ids(const std::string& group_id, const std::string& cluster) const;
     std::vector<std::string> checkpoint_ids(const std::string& group_id, const std::string& cluster) const;
 
     // Called by the download body stream (after handle() returned).
     void on_download_bytes(std::uint64_t n) { counters_.download_bytes += n; }
     void on_download_complete(const std::string& job_id, const std::optional<std::string>& sha1, bool wrong);
-    std::uint32_t tar_crc_of(const std::string& job_id);
     // What the wrong_hash fault reports instead of a file's real SHA-1.
     static std::string wrong_hash_of(const std::string& sha1);
 

@@ -99,14 +99,6 @@ std::string world::wrong_hash_of(const std::string& sha1) {
     return sha1_hex(sha1 + "#wrong");
 }
 
-std::uint32_t world::tar_crc_of(const std::string& job_id) {
-    auto& j = jobs_.at(job_id);
-    if (!j.digests) {
-        j.digests = compute_digests(*j.content);
-    }
-    return j.digests->tar_crc;
-}
-
 void world::on_download_complete(const std::string& job_id,
                                  const std::optional<std::string>& sha1,
                                  bool wrong) {
@@ -121,10 +113,10 @@ void world::on_download_complete(const std::string& job_id,
         hash = *sha1;
     } else {
         // The download resumed midway: hash the whole file once.
-        if (!j.digests) {
-            j.digests = compute_digests(*j.content);
+        if (!j.full_sha1) {
+            j.full_sha1 = file_sha1(*j.content);
         }
-        hash = j.digests->sha1;
+        hash = *j.full_sha1;
     }
     j.recorded_hash = (wrong || j.always_wrong_hash) ? wrong_hash_of(hash) : hash;
 }
@@ -224,9 +216,7 @@ http::reply world::download(call& c) {
             return 0;
         }
         if (!s->reader || s->reader->position() != pos) {
-            world* owner = s->owner;
-            std::string id = s->job_id;
-            s->reader.emplace(s->file, pos, s->end, [owner, id] { return owner->tar_crc_of(id); });
+            s->reader.emplace(s->file, pos, s->end);
         }
         const std::size_t want =
             static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), s->limit - offset));
