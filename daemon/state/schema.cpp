@@ -115,8 +115,19 @@ CREATE TABLE reloads (
 ) STRICT;
 )sql";
 
-constexpr std::array<migration, 1> all_migrations{{
+// Schema version 2: the run engine's additions.
+//  - runs.policy_json: the policy settings a run was started with (JSON, no secrets: a policy names
+//    no credential, only a profile), so a run whose policy was removed by a reload still finishes
+//    after a restart, and a reload never changes a run in flight.
+//  - jobs_by_job_id: the reconcile step excludes jobs other runs own, by job id.
+constexpr const char* schema_v2 = R"sql(
+ALTER TABLE runs ADD COLUMN policy_json TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_by_job_id ON jobs (job_id);
+)sql";
+
+constexpr std::array<migration, 2> all_migrations{{
     {1, schema_v1},
+    {2, schema_v2},
 }};
 
 bool is_corruption(int extended_code) {

@@ -549,6 +549,30 @@ result<std::int64_t> store::count_runs() {
     return db_.query_int("SELECT count(*) FROM runs");
 }
 
+result<void> store::set_run_policy(std::string_view run_id, std::string_view policy_json) {
+    auto st = db_.prepare("UPDATE runs SET policy_json = ?2 WHERE id = ?1");
+    if (!st) {
+        return st.error();
+    }
+    st->bind(1, run_id).bind(2, policy_json);
+    if (auto r = st->run(); !r) {
+        return r;
+    }
+    if (db_.changes() == 0) {
+        return missing("no run " + std::string(run_id));
+    }
+    return {};
+}
+
+result<std::optional<std::string>> store::get_run_policy(std::string_view run_id) {
+    auto st = db_.prepare("SELECT policy_json FROM runs WHERE id = ?1");
+    if (!st) {
+        return st.error();
+    }
+    st->bind(1, run_id);
+    return query_one(*st, [](const statement& s) { return s.column_text(0); });
+}
+
 // --- intents
 
 result<void> store::record_intent(std::string_view run_id,
@@ -701,6 +725,15 @@ result<std::vector<job_record>> store::list_jobs(std::string_view run_id) {
     }
     st->bind(1, run_id);
     return query_all(*st, read_job);
+}
+
+result<std::optional<std::string>> store::find_job_owner(std::string_view job_id) {
+    auto st = db_.prepare("SELECT run_id FROM jobs WHERE job_id = ?1 ORDER BY rowid LIMIT 1");
+    if (!st) {
+        return st.error();
+    }
+    st->bind(1, job_id);
+    return query_one(*st, [](const statement& s) { return s.column_text(0); });
 }
 
 // --- files

@@ -177,6 +177,10 @@ class store {
     result<std::optional<run_record>> last_finished_run_for_policy(std::string_view policy);
     result<std::optional<run_record>> last_succeeded_run_for_policy(std::string_view policy);
     result<std::int64_t> count_runs();
+    // The policy settings a run was started with (JSON written by the run engine; schema v2). ""
+    // for a run that has none; nullopt if there is no such run.
+    result<void> set_run_policy(std::string_view run_id, std::string_view policy_json);
+    result<std::optional<std::string>> get_run_policy(std::string_view run_id);
 
     // --- intents (exactly-once submission)
     // Commit this before sending the create call. One intent per (run, submission_no): a second
@@ -196,6 +200,8 @@ class store {
     result<void> upsert_job(const job_record& job);  // by (run_id, job_id); the run must exist
     result<std::optional<job_record>> get_job(std::string_view run_id, std::string_view job_id);
     result<std::vector<job_record>> list_jobs(std::string_view run_id);  // first stored first
+    // The run that owns a restore job id (the first stored, should two ever do), or nullopt.
+    result<std::optional<std::string>> find_job_owner(std::string_view job_id);
 
     // --- files and downloads (one file per job)
     // Inserts or updates every field but `attempts`; the job must exist.

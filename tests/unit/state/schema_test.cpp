@@ -214,7 +214,8 @@ TEST(schema, migrations_must_be_numbered_in_order) {
 // are re-read from Atlas when a download needs them. This pins every column of the schema, so a
 // new column fails here until someone has checked it cannot hold a URL or a credential and added
 // it below. None of these holds one: ids, names, states, counts, sizes, hashes, times, the
-// resolved restore point and the create call's body (which has no secret field; the store also
+// resolved restore point, a run's policy settings (a policy names a profile, never a credential),
+// and the create call's body (which has no secret field; the store also
 // refuses a body that looks like it carries one), and error/reload texts, which the store passes
 // through strip_urls().
 TEST(schema, no_column_can_hold_a_url_or_a_credential) {
@@ -277,6 +278,7 @@ TEST(schema, no_column_can_hold_a_url_or_a_credential) {
         "runs.method",
         "runs.planned_at",
         "runs.policy",
+        "runs.policy_json",
         "runs.ready_at",
         "runs.restore_point_json",
         "runs.run_trigger",
