@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <poll.h>
+#include <stdexcept>
 #include <vector>
 
 namespace atlas_restored::http {
@@ -211,6 +212,7 @@ struct attempt_state {
     bool write_failed_clean = false;  // the write failed before any byte was accepted
     bool response_started = false;    // at least one response byte arrived
     bool keep_alive = false;          // the connection may carry another request
+    int status = 0;                   // the response's status once its header was read
 };
 
 // Everything a client is; https_client::impl only names it for the header's pimpl.
@@ -346,6 +348,8 @@ asio::awaitable<result<std::unique_ptr<connection>>> open_connection(impl_ptr se
     co_return conn;
 }
 
+// One request and its response on an open connection. The references stay valid: do_send awaits
+// this directly and owns all of them.
 asio::awaitable<result<response>> exchange(impl_ptr self,
                                            connection& c,
                                            origin where,
@@ -375,6 +379,9 @@ asio::awaitable<result<response>> exchange(impl_ptr self,
         }
         auto [read_ec, read_n] = co_await bhttp::async_read(c.stream, c.buffer, parser, use_nothrow);
         state.response_started = parser.got_some() || c.buffer.size() != 0;
+        if (parser.is_header_done()) {
+            state.status = static_cast<int>(parser.get().result_int());
+        }
         if (read_ec) {
             co_return exchange_error(read_ec, "reading the response", where, method, true, body_limit);
         }
@@ -396,6 +403,7 @@ asio::awaitable<result<response>> exchange(impl_ptr self,
         co_return exchange_error(head_ec, "reading the response header", where, method, true, body_limit);
     }
     response head = convert_head(parser.get().base());
+    state.status = head.status;
     if (auto r = sink->on_head(head); !r) {
         error e = r.error();
         e.request_sent = true;
@@ -438,6 +446,11 @@ asio::awaitable<result<response>> do_send(impl_ptr self,
     const auto timeout = req.timeout.value_or(self->options.request_timeout);
     const bool idempotent = is_idempotent_retry_safe(req.method);
     ++self->stats.requests;
+    const auto report = [&self](int status) {
+        if (self->options.on_response) {
+            self->options.on_response(status);
+        }
+    };
 
     for (int attempt = 0;; ++attempt) {
         std::unique_ptr<connection> conn = attempt == 0 ? self->take_idle(where) : nullptr;
@@ -445,6 +458,7 @@ asio::awaitable<result<response>> do_send(impl_ptr self,
         if (!conn) {
             auto fresh = co_await open_connection(self, where);
             if (!fresh) {
+                report(0);
                 co_return fresh.error();
             }
             conn = std::move(*fresh);
@@ -456,6 +470,7 @@ asio::awaitable<result<response>> do_send(impl_ptr self,
             if (state.keep_alive) {
                 self->put_idle(where, std::move(conn));
             }
+            report(r->status);
             co_return r;
         }
         // A failed exchange leaves the connection in an unknown state: it is closed, not pooled.
@@ -471,6 +486,7 @@ asio::awaitable<result<response>> do_send(impl_ptr self,
                             req.method);
             continue;
         }
+        report(state.status);
         co_return r;
     }
 }

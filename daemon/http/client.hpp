@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,6 +25,10 @@ struct client_options {
     std::size_t body_limit = 32 * 1024 * 1024;  // for buffered (non-streamed) responses
     std::size_t max_idle_per_origin = 8;
     std::string user_agent = "atlas-restored";
+    // Called once per send()/send_streaming() that reached the network, with the final answer's
+    // status, or 0 when no status line arrived (connect, TLS, timeout or connection failures). The
+    // status counts even when a streaming sink then refused the body. For metrics; must not throw.
+    std::function<void(int status)> on_response;
 };
 
 struct client_stats {

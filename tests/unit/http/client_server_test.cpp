@@ -35,7 +35,7 @@ constexpr auto short_timeout = 300ms;
 
 // Runs one coroutine to completion on io (other work, like the server, keeps running alongside).
 template <class T>
-T run(asio::io_context& io, asio::awaitable<T> task) {
+T run(asio::io_context& io, asio::awaitable<T> task, std::chrono::seconds guard = test_guard) {
     std::optional<T> out;
     std::exception_ptr failure;
     asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
@@ -44,7 +44,7 @@ T run(asio::io_context& io, asio::awaitable<T> task) {
         io.stop();
     });
     io.restart();
-    io.run_for(test_guard);
+    io.run_for(guard);
     if (failure) {
         std::rethrow_exception(failure);
     }
@@ -388,6 +388,30 @@ TEST_F(http_test, get_on_a_reused_connection_that_dies_is_retried_once_on_a_new_
     EXPECT_EQ(srv->stats().requests, 3u);
 }
 
+TEST_F(http_test, idle_connection_closed_by_the_server_is_not_reused) {
+    server_options options;
+    options.idle_timeout = 200ms;
+    auto srv = start_server(fixed(reply{}), "good", options);
+    auto client = make_client();
+    const origin where{"127.0.0.1", srv->port()};
+    request post = get("/jobs");
+    post.method = "POST";
+    auto second = run(io, [&]() -> asio::awaitable<result<response>> {
+        auto first = co_await client.send(where, post);
+        if (!first) {
+            co_return first;
+        }
+        asio::steady_timer wait(io, 600ms);
+        co_await wait.async_wait(asio::use_awaitable);
+        // The pooled connection was closed by the server meanwhile: the POST must go out on a new
+        // one instead of failing ambiguously on the dead one.
+        co_return co_await client.send(where, post);
+    }());
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_EQ(client.stats().connections_opened, 2u);
+    EXPECT_EQ(srv->stats().requests, 2u);
+}
+
 TEST_F(http_test, reset_is_connection_lost) {
     reply r;
     r.inject = fault::reset;
@@ -454,7 +478,8 @@ TEST_F(http_test, streams_fifty_mebibytes_through_a_fixed_buffer) {
     auto sink = std::make_shared<counting_sink>();
     request req = get("/snapshot.tar.gz");
     req.timeout = 5s;
-    auto r = run(io, client.send_streaming(origin{"127.0.0.1", srv->port()}, req, sink));
+    // 50 MiB through TLS takes a few seconds in a debug build and more under sanitizers.
+    auto r = run(io, client.send_streaming(origin{"127.0.0.1", srv->port()}, req, sink), 90s);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->status, 200);
     EXPECT_TRUE(r->body.empty());
