@@ -1,6 +1,40 @@
-#include <cstdio>
+// atlas-restored: argv -> the command's options -> the command. Each command lives in daemon/cli/.
+
+#include "cli/check.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/submit.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
 
 int main(int argc, char** argv) {
-    std::puts("atlas-restored: not built yet");
-    return 1;
+    using namespace atlas_restored;
+    // stdout carries the commands' answers (JSON); every log line goes to stderr.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("atlas-restored"));
+    CLI::App app{"atlas-restored: MongoDB Atlas legacy-backup restores, drills and on-call restores"};
+    app.set_version_flag("--version", std::string("atlas-restored ") + ATLAS_RESTORED_VERSION);
+    app.require_subcommand(1);
+
+    cli::submit_options submit;
+    auto* submit_cmd = cli::add_submit_command(app, submit);
+    cli::check_options check;
+    auto* check_cmd = cli::add_check_command(app, check);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        // CLI11 answers --help/--version with 0; any other parse error is invalid input.
+        return code == 0 ? cli::exit_ok : cli::exit_invalid_input;
+    }
+    if (submit_cmd->parsed()) {
+        return cli::run_submit(submit, std::cout, std::cerr);
+    }
+    if (check_cmd->parsed()) {
+        return cli::run_check(check, std::cout, std::cerr);
+    }
+    return cli::exit_invalid_input;
 }

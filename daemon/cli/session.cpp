@@ -1,0 +1,62 @@
+#include "cli/session.hpp"
+
+namespace atlas_restored::cli {
+
+atlas::retry_policy to_retry_policy(const config::retry_settings& retry) {
+    atlas::retry_policy policy;
+    policy.initial = retry.initial;
+    policy.multiplier = retry.multiplier;
+    policy.max = retry.max;
+    policy.give_up_after = retry.give_up_after;
+    return policy;
+}
+
+result<atlas::client> make_atlas_client(boost::asio::any_io_executor executor,
+                                        const config::atlas_settings& settings,
+                                        const config::retry_settings& retry,
+                                        const config::environment& env) {
+    auto base = http::parse_https_url(settings.base_url);
+    if (!base) {
+        auto e = base.error();
+        e.message = "atlas.base_url: " + e.message;
+        return e;
+    }
+    atlas::credentials creds;
+    if (settings.auth.service_account) {
+        creds.type = atlas::credentials::kind::service_account;
+        creds.id = settings.auth.service_account->client_id;
+        auto secret = config::read_secret(settings.auth.service_account->client_secret, env);
+        if (!secret) {
+            return secret.error();
+        }
+        creds.secret = std::move(*secret);
+    } else if (settings.auth.api_key) {
+        creds.type = atlas::credentials::kind::api_key;
+        creds.id = settings.auth.api_key->public_key;
+        auto secret = config::read_secret(settings.auth.api_key->private_key, env);
+        if (!secret) {
+            return secret.error();
+        }
+        creds.secret = std::move(*secret);
+    } else {
+        return make_error(errc::invalid_input, "atlas.auth: no service_account or api_key configured");
+    }
+
+    http::client_options transport_options;
+    transport_options.ca_file = settings.ca_file;
+    transport_options.request_timeout = settings.request_timeout;
+    transport_options.user_agent = std::string("atlas-restored/") + ATLAS_RESTORED_VERSION;
+    auto transport = http::https_client::create(std::move(executor), transport_options);
+    if (!transport) {
+        return transport.error();
+    }
+
+    atlas::client_settings client_settings;
+    client_settings.api = base->where;
+    client_settings.api_options.api_version = settings.api_version;
+    client_settings.auth = std::move(creds);
+    client_settings.retry = to_retry_policy(retry);
+    return atlas::client(std::move(*transport), std::move(client_settings));
+}
+
+}  // namespace atlas_restored::cli
