@@ -151,15 +151,21 @@ std::vector<std::string> substitute_file(const std::vector<std::string>& command
     return out;
 }
 
-asio::awaitable<after_download_result> run_after_download(std::vector<std::string> command,
-                                                          std::filesystem::path file,
-                                                          std::chrono::milliseconds timeout,
-                                                          std::chrono::milliseconds kill_grace) {
-    // Cleanup (killing and reaping the child) must still run after a cancellation.
-    co_await asio::this_coro::throw_if_cancelled(false);
+namespace {
+
+asio::awaitable<after_download_result> run_command(std::vector<std::string> command,
+                                                   std::filesystem::path file,
+                                                   std::chrono::milliseconds timeout,
+                                                   std::chrono::milliseconds kill_grace) {
     after_download_result out;
     if (command.empty() || command.front().empty()) {
         out.message = "after_download.command is empty";
+        co_return out;
+    }
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) {
+        out.cancelled = true;
+        out.message = command.front() + " was not started because the daemon is shutting down";
         co_return out;
     }
     const auto started_at = std::chrono::steady_clock::now();
@@ -201,7 +207,9 @@ asio::awaitable<after_download_result> run_after_download(std::vector<std::strin
         }
         timer.expires_after(poll_interval);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (ec) {
+        // A cancellation that arrives while the wait's completion is already queued does not fail
+        // the wait: the state says so.
+        if (ec || cs.cancelled() != asio::cancellation_type::none) {
             // Cancelled (the daemon is stopping): no verdict, and no child left behind.
             out.cancelled = true;
             ::kill(-child.pid, SIGKILL);
@@ -241,6 +249,22 @@ asio::awaitable<after_download_result> run_after_download(std::vector<std::strin
         out.message = name + " exited with status " + std::to_string(out.exit_code) + " after " +
                       seconds_text(out.took);
     }
+    co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<after_download_result> run_after_download(std::vector<std::string> command,
+                                                          std::filesystem::path file,
+                                                          std::chrono::milliseconds timeout,
+                                                          std::chrono::milliseconds kill_grace) {
+    // Cleanup (killing and reaping the child) must still run after a cancellation, so nothing here
+    // may throw on it; the caller's setting is restored on the way out.
+    const bool throw_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    after_download_result out =
+        co_await run_command(std::move(command), std::move(file), timeout, kill_grace);
+    co_await asio::this_coro::throw_if_cancelled(throw_if_cancelled);
     co_return out;
 }
 

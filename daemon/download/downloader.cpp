@@ -17,9 +17,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <mutex>
 #include <random>
 #include <sys/stat.h>
 #include <thread>
@@ -391,7 +394,26 @@ struct transfer final : http::body_sink {
 }  // namespace
 
 downloader::downloader(http::https_client& transport, state::store& store, metrics::recorder& metrics)
-    : transport_(transport), store_(store), metrics_(metrics) {}
+    : transport_(transport), store_(store), metrics_(metrics) {
+    // A write past a file-size limit (systemd LimitFSIZE=, ulimit -f) raises SIGXFSZ, whose default
+    // action kills the daemon mid-download. Ignored, the write fails with EFBIG and the download ends
+    // with disk_full instead. Only a default disposition is changed; children get defaults back.
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction current {};
+        if (::sigaction(SIGXFSZ, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+            std::signal(SIGXFSZ, SIG_IGN);
+        }
+    });
+}
+
+namespace {
+std::atomic<int> active_fetches{0};
+}  // namespace
+
+int downloader::active_downloads() {
+    return active_fetches.load();
+}
 
 namespace {
 
@@ -703,6 +725,9 @@ asio::awaitable<file_result> fetch_file(fetch_context ctx,
             }
             req.timeout = plan.idle_timeout;
 
+            if (t->attempt > 0) {
+                ctx.metrics.retry();  // every GET after the file's first one
+            }
             t->begin_attempt();
             t->attempt = *counted;
             log()->info("{}: downloading {} from {} (attempt {}{}){}",
@@ -714,7 +739,8 @@ asio::awaitable<file_result> fetch_file(fetch_context ctx,
                         t->offset > 0 ? ", resuming at byte " + std::to_string(t->offset) : std::string());
             t->notify(*counted);
             std::shared_ptr<http::body_sink> sink = t;  // named: no converted temporary in a co_await
-            auto answer = co_await ctx.transport.send_streaming(where->where, std::move(req), std::move(sink));
+            auto answer =
+                co_await ctx.transport.send_streaming(where->where, std::move(req), std::move(sink));
             ctx.metrics.http_response(answer ? answer->status : t->status);
             if (t->attempt_bytes >= (1u << 20) ||
                 (t->attempt_bytes > 0 && steady::now() - t->attempt_started >= std::chrono::seconds(1))) {
@@ -976,7 +1002,6 @@ asio::awaitable<file_result> fetch_file(fetch_context ctx,
         t->etag.reset();
         t->total.reset();
         t->stored_offset = 0;
-        out.path = plan.delete_on_mismatch ? partial_path : corrupt_path;
     }
 }
 
@@ -989,8 +1014,7 @@ asio::awaitable<file_result> downloader::fetch(file_plan plan,
     // itself. The caller's setting is restored on the way out.
     const bool throw_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
     co_await asio::this_coro::throw_if_cancelled(false);
-    ++active_;
-    metrics_.active_downloads(active_);
+    metrics_.active_downloads(++active_fetches);
     std::exception_ptr failure;
     file_result out;
     const std::string run_id = plan.run_id;
@@ -1004,8 +1028,7 @@ asio::awaitable<file_result> downloader::fetch(file_plan plan,
     } catch (...) {
         failure = std::current_exception();
     }
-    --active_;
-    metrics_.active_downloads(active_);
+    metrics_.active_downloads(--active_fetches);
     co_await asio::this_coro::throw_if_cancelled(throw_if_cancelled);
     if (failure) {
         std::rethrow_exception(failure);

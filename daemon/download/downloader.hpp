@@ -90,13 +90,14 @@ class downloader {
                                               atlas::restore_job job,
                                               reread_job_fn reread_job);
 
-    int active_downloads() const { return active_; }
+    // Fetches in progress in this process, over every downloader instance (the engine may make one
+    // per file); fetch() sets the active_downloads gauge to it.
+    static int active_downloads();
 
   private:
     http::https_client& transport_;
     state::store& store_;
     metrics::recorder& metrics_;
-    int active_ = 0;
 };
 
 }  // namespace atlas_restored::download

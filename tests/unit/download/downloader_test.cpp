@@ -105,17 +105,20 @@ TEST_F(download_test, every_file_of_a_three_shard_batch_downloads_concurrently_a
     }
     EXPECT_EQ(batch.size(), 1u);
 
-    downloader d(*transport, *store, metrics);
+    // One downloader per file, as the run engine makes them: the active gauge still counts them all.
+    std::vector<std::unique_ptr<downloader>> downloaders;
     std::vector<file_result> results;
     for (const auto& j : jobs) {
-        asio::co_spawn(
-            io, d.fetch(plan_for(j), j, reread("orders", j.id)), [&](std::exception_ptr e, file_result r) {
-                EXPECT_FALSE(e);
-                results.push_back(std::move(r));
-                if (results.size() == 4) {
-                    io.stop();
-                }
-            });
+        downloaders.push_back(std::make_unique<downloader>(*transport, *store, metrics));
+        asio::co_spawn(io,
+                       downloaders.back()->fetch(plan_for(j), j, reread("orders", j.id)),
+                       [&](std::exception_ptr e, file_result r) {
+                           EXPECT_FALSE(e);
+                           results.push_back(std::move(r));
+                           if (results.size() == 4) {
+                               io.stop();
+                           }
+                       });
     }
     io.restart();
     io.run_for(test_guard);
@@ -130,6 +133,7 @@ TEST_F(download_test, every_file_of_a_three_shard_batch_downloads_concurrently_a
     EXPECT_EQ(names.size(), 4u);
     EXPECT_GT(metrics.max_active, 1);
     EXPECT_EQ(metrics.active, 0);
+    EXPECT_EQ(downloader::active_downloads(), 0);
     for (const auto& j : jobs) {
         EXPECT_TRUE(store->get_file(run_id, j.id).value()->verified);
     }
@@ -155,6 +159,7 @@ TEST_F(download_test, a_cut_download_resumes_with_range_and_verifies) {
     EXPECT_FALSE(header(gets[1], "If-Range").empty());
     EXPECT_EQ(gets[1].at("status").as_int64(), 206);
     EXPECT_EQ(world->counters().range_requests, 1u);
+    EXPECT_EQ(metrics.retries, 1);
     // Only the missing part travelled again.
     EXPECT_EQ(world->counters().download_bytes, 512u * 1024);
     expect_no_secrets_logged(job);
@@ -552,6 +557,11 @@ TEST_F(big_file_test, a_full_disk_fails_the_download_without_touching_verified_f
     downloader d(*transport, *store, metrics);
     file_result first = fetch(d, plan_for(jobs[0]), jobs[0], "orders");
     ASSERT_TRUE(first.verified) << first.message;
+
+    // The downloader made a file-size limit an error (EFBIG), not a fatal signal.
+    struct sigaction xfsz {};
+    ASSERT_EQ(sigaction(SIGXFSZ, nullptr, &xfsz), 0);
+    EXPECT_EQ(xfsz.sa_handler, SIG_IGN);
 
     file_result second;
     {

@@ -48,7 +48,7 @@ class counting_recorder final : public metrics::recorder {
     void run_finished(std::string_view, std::string_view, std::chrono::duration<double>) override {}
     void jobs_by_status(std::string_view, std::int64_t) override {}
     void http_response(int status) override { ++responses[status]; }
-    void retry() override {}
+    void retry() override { ++retries; }
     void download_bytes(std::string_view policy, std::uint64_t bytes) override {
         bytes_by_policy[std::string(policy)] += bytes;
     }
@@ -67,6 +67,7 @@ class counting_recorder final : public metrics::recorder {
     std::map<std::string, std::uint64_t> bytes_by_policy;
     std::map<std::string, int> mismatches;
     std::map<std::string, int> expiring;
+    int retries = 0;
     std::int64_t active = 0;
     std::int64_t max_active = 0;
 };
