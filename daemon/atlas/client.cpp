@@ -33,6 +33,14 @@ bool is_success(int status) {
     return status >= 200 && status < 300;
 }
 
+asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(delay);
+    co_await timer.async_wait(asio::use_awaitable);
+}
+
+}  // namespace
+
 // Errors worth another try of an idempotent call. TLS failures are never retried: a certificate
 // does not fix itself, and retrying would hide an attack.
 bool is_retryable(const error& e) {
@@ -50,7 +58,6 @@ bool is_retryable(const error& e) {
     }
 }
 
-// A create may be repeated only when the answer proves nothing was created.
 bool create_provably_not_applied(const error& e) {
     if (e.code == errc::connect_failed && !e.request_sent) {
         return true;
@@ -58,21 +65,12 @@ bool create_provably_not_applied(const error& e) {
     return e.code == errc::rate_limited || e.http_status == 429 || e.http_status == 503;
 }
 
-// The failure leaves open whether Atlas created the job.
 bool create_ambiguous(const error& e) {
     if (e.request_sent && (e.code == errc::timeout || e.code == errc::connection_lost)) {
         return true;
     }
     return e.http_status >= 500 && e.http_status != 503;
 }
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(delay);
-    co_await timer.async_wait(asio::use_awaitable);
-}
-
-}  // namespace
 
 bool job_matches_request(const restore_job& job,
                          const create_restore_job_request& request,

@@ -66,6 +66,15 @@ bool job_matches_request(const restore_job& job,
                          const create_restore_job_request& request,
                          sys_time not_before);
 
+// The create-retry rules, pure so they are tested without sockets. A create may be repeated only
+// when the failure proves nothing was created (429, 503, a connect failure before any byte was
+// written); it is ambiguous (list before anything else) after a timeout or reset once the request
+// was sent, or a 5xx other than 503.
+bool create_provably_not_applied(const error& e);
+bool create_ambiguous(const error& e);
+// Worth another try of an idempotent call (TLS failures never are).
+bool is_retryable(const error& e);
+
 class client {
   public:
     client(http::https_client http, client_settings settings);
