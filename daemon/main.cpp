@@ -1,5 +1,7 @@
-// atlas-restored: argv -> the command's options -> the command. Each command lives in daemon/cli/.
+// atlas-restored: argv -> the command's options -> the command. `submit` and `check` live in
+// daemon/cli/; the daemon (`run`) and its companions (`status`, `run-now`) in daemon/app/.
 
+#include "app/commands.hpp"
 #include "cli/check.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/submit.hpp"
@@ -22,6 +24,12 @@ int main(int argc, char** argv) {
     auto* submit_cmd = cli::add_submit_command(app, submit);
     cli::check_options check;
     auto* check_cmd = cli::add_check_command(app, check);
+    app::run_command_options run;
+    auto* run_cmd = app::add_run_command(app, run);
+    app::status_options status;
+    auto* status_cmd = app::add_status_command(app, status);
+    app::run_now_options run_now;
+    auto* run_now_cmd = app::add_run_now_command(app, run_now);
 
     try {
         app.parse(argc, argv);
@@ -35,6 +43,15 @@ int main(int argc, char** argv) {
     }
     if (check_cmd->parsed()) {
         return cli::run_check(check, std::cout, std::cerr);
+    }
+    if (run_cmd->parsed()) {
+        return app::run_run(run, std::cerr);
+    }
+    if (status_cmd->parsed()) {
+        return app::run_status(status, std::cout, std::cerr);
+    }
+    if (run_now_cmd->parsed()) {
+        return app::run_run_now(run_now, std::cout, std::cerr);
     }
     return cli::exit_invalid_input;
 }

@@ -1,0 +1,168 @@
+#include "app/commands.hpp"
+
+#include "app/control_socket.hpp"
+#include "app/notify.hpp"
+#include "app/service.hpp"
+#include "app/status.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/output.hpp"
+#include "config/loader.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <ostream>
+#include <unistd.h>
+
+namespace atlas_restored::app {
+
+CLI::App* add_run_command(CLI::App& app, run_command_options& o) {
+    auto* cmd = app.add_subcommand("run", "Run the daemon in the foreground (systemd Type=notify)");
+    cmd->add_option("--config", o.config_file, "Configuration file");
+    cmd->add_option("--log-format", o.log_format, "Log lines as text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    return cmd;
+}
+
+int run_run(const run_command_options& options, std::ostream& err) {
+    run_options o;
+    o.config_file = options.config_file;
+    o.log_format = options.log_format;
+    return run_daemon(o, err);
+}
+
+namespace {
+
+// The state directory a client command should look at, and the configuration when it loaded.
+struct located_state {
+    std::filesystem::path state_dir;
+    std::optional<config::configuration> configuration;
+};
+
+located_state locate_state(const std::string& config_file,
+                           const std::optional<std::string>& state_dir_override,
+                           std::ostream& err) {
+    located_state out;
+    auto loaded = config::load_configuration(config_file);
+    if (loaded) {
+        out.configuration = std::move(*loaded);
+        out.state_dir = out.configuration->state_dir;
+    } else {
+        const auto& problems = loaded.error();
+        err << "warning: " << config_file << " could not be loaded (" << problems.size() << " problem"
+            << (problems.size() == 1 ? "" : "s")
+            << "; `atlas-restored check` lists them; first: " << config::format_problem(problems.front())
+            << ")\n";
+        out.state_dir = config::configuration{}.state_dir;
+    }
+    if (state_dir_override) {
+        out.state_dir = *state_dir_override;
+    }
+    return out;
+}
+
+}  // namespace
+
+CLI::App* add_status_command(CLI::App& app, status_options& o) {
+    auto* cmd =
+        app.add_subcommand("status", "Runs, jobs, deliveries, downloads and the last drill of each policy");
+    cmd->add_option("--config", o.config_file, "Configuration file");
+    cmd->add_flag("--json", o.json, "One JSON document {\"runs\": [...], \"policies\": [...]}");
+    cmd->add_option("--state-dir", o.state_dir, "Read this state directory instead of the configuration's");
+    return cmd;
+}
+
+int run_status(const status_options& options, std::ostream& out, std::ostream& err) {
+    const auto now = std::chrono::system_clock::now();
+    auto located = locate_state(options.config_file, options.state_dir, err);
+    if (!located.configuration) {
+        err << "warning: showing the runs in " << located.state_dir.string() << " without policies\n";
+    }
+    status_snapshot snapshot;
+    auto store = state::store::open_read_only(located.state_dir);
+    if (!store) {
+        if (store.error().code != errc::not_found) {
+            err << to_string(store.error()) << "\n";
+            return cli::exit_failure;
+        }
+        err << store.error().message << "\n";
+    } else {
+        auto read = read_status(*store);
+        if (!read) {
+            err << to_string(read.error()) << "\n";
+            return cli::exit_failure;
+        }
+        snapshot = std::move(*read);
+    }
+    const config::configuration* configuration = located.configuration ? &*located.configuration : nullptr;
+    if (options.json) {
+        out << cli::to_json_text(status_document(snapshot, configuration, now), false) << "\n";
+        return cli::exit_ok;
+    }
+    daemon_liveness daemon;
+    control_request ping;
+    ping.command = "ping";
+    auto answer =
+        send_control_request(located.state_dir / control_socket_name, ping, std::chrono::seconds(3));
+    if (answer && answer->ok) {
+        daemon.running = true;
+        const auto& x = answer->extra;
+        runs::engine_summary s;
+        auto integer = [&x](const char* key) -> std::int64_t {
+            const auto* v = x.if_contains(key);
+            return v && v->is_int64()    ? v->as_int64()
+                   : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64())
+                                         : 0;
+        };
+        s.active_runs = static_cast<int>(integer("active_runs"));
+        s.queued_runs = static_cast<int>(integer("queued_runs"));
+        s.active_downloads = static_cast<int>(integer("active_downloads"));
+        s.download_bytes_done = static_cast<std::uint64_t>(integer("download_bytes_done"));
+        s.download_bytes_total = static_cast<std::uint64_t>(integer("download_bytes_total"));
+        daemon.detail = "pid " + std::to_string(integer("pid")) + ": " + describe_summary(s);
+    } else if (answer) {
+        daemon.detail = answer->error;
+    } else {
+        daemon.detail =
+            answer.error().code == errc::not_found ? "no control socket answers" : answer.error().message;
+    }
+    out << status_text(snapshot, configuration, daemon, now);
+    return cli::exit_ok;
+}
+
+CLI::App* add_run_now_command(CLI::App& app, run_now_options& o) {
+    auto* cmd = app.add_subcommand("run-now", "Start one run of a policy now, through the running daemon");
+    cmd->add_option("--config", o.config_file, "Configuration file (for state_dir)");
+    cmd->add_option(
+        "--state-dir", o.state_dir, "The running daemon's state directory, if not the configuration's");
+    cmd->add_option("POLICY", o.policy, "The policy to run")->required();
+    return cmd;
+}
+
+int run_run_now(const run_now_options& options, std::ostream& out, std::ostream& err) {
+    auto located = locate_state(options.config_file, options.state_dir, err);
+    control_request request;
+    request.command = "run-now";
+    request.policy = options.policy;
+    // Only meaningful from root; the daemon ignores it for anyone else.
+    if (::getuid() == 0) {
+        if (const char* sudo_user = std::getenv("SUDO_USER"); sudo_user != nullptr && *sudo_user != '\0') {
+            request.sudo_user = std::string(sudo_user);
+        }
+    }
+    auto answer = send_control_request(located.state_dir / control_socket_name, request);
+    if (!answer) {
+        err << "run-now " << options.policy << ": " << answer.error().message << "\n";
+        return cli::exit_failure;
+    }
+    if (!answer->ok) {
+        err << "run-now " << options.policy << ": " << answer->error << "\n";
+        return cli::exit_failure;
+    }
+    out << answer->run_id << "\n";
+    err << "policy " << options.policy << ": run " << answer->run_id
+        << " started; follow it with `atlas-restored status`\n";
+    return cli::exit_ok;
+}
+
+}  // namespace atlas_restored::app

@@ -1,0 +1,436 @@
+#include "app/status.hpp"
+
+#include "app/notify.hpp"
+#include "util/time.hpp"
+
+#include <boost/json/array.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace atlas_restored::app {
+
+namespace json = boost::json;
+
+result<status_snapshot> read_status(state::store& store) {
+    status_snapshot s;
+    auto runs = store.list_runs(false);
+    if (!runs) {
+        return runs.error();
+    }
+    s.runs.reserve(runs->size());
+    for (auto& run : *runs) {
+        run_details d;
+        auto jobs = store.list_jobs(run.id);
+        if (!jobs) {
+            return jobs.error();
+        }
+        auto files = store.list_files(run.id);
+        if (!files) {
+            return files.error();
+        }
+        d.run = std::move(run);
+        d.jobs = std::move(*jobs);
+        d.files = std::move(*files);
+        s.runs.push_back(std::move(d));
+    }
+    auto reload = store.last_reload();
+    if (!reload) {
+        return reload.error();
+    }
+    s.last_reload = std::move(*reload);
+    return s;
+}
+
+std::string outcome_of(const state::run_record& run) {
+    if (run.state == state::run_state::failed) {
+        const auto colon = run.error.find(':');
+        if (run.error.empty() || colon == 0) {
+            return "failed";
+        }
+        return colon == std::string::npos ? run.error : run.error.substr(0, colon);
+    }
+    return run.state;
+}
+
+namespace {
+
+bool is_sha1_hex(const std::string& s) {
+    return s.size() == 40 && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+json::value time_or_null(const std::optional<std::int64_t>& millis) {
+    if (!millis) {
+        return nullptr;
+    }
+    return json::value(format_iso8601(from_unix_millis(*millis)));
+}
+
+json::value time_or_null(const std::optional<std::chrono::system_clock::time_point>& t) {
+    if (!t) {
+        return nullptr;
+    }
+    return json::value(format_iso8601(*t));
+}
+
+json::value string_or_null(const std::optional<std::string>& s) {
+    if (!s || s->empty()) {
+        return nullptr;
+    }
+    return json::value(*s);
+}
+
+json::value string_or_null(const std::string& s) {
+    if (s.empty()) {
+        return nullptr;
+    }
+    return json::value(s);
+}
+
+std::string file_name_of(const state::file_record& f, const std::vector<state::job_record>& jobs) {
+    if (!f.file_name.empty()) {
+        return f.file_name;
+    }
+    for (const auto& j : jobs) {
+        if (j.job_id == f.job_id && j.file_name) {
+            return *j.file_name;
+        }
+    }
+    return {};
+}
+
+struct progress {
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;  // 0: unknown
+    int files = 0;
+    int verified = 0;
+};
+
+progress progress_of(const run_details& d) {
+    progress p;
+    bool total_known = true;
+    for (const auto& f : d.files) {
+        ++p.files;
+        p.verified += f.verified ? 1 : 0;
+        p.done += static_cast<std::uint64_t>(std::max<std::int64_t>(f.bytes_done, 0));
+        if (f.bytes_expected) {
+            p.total += static_cast<std::uint64_t>(std::max<std::int64_t>(*f.bytes_expected, 0));
+        } else {
+            total_known = false;
+        }
+    }
+    if (!total_known) {
+        p.total = 0;
+    }
+    return p;
+}
+
+json::object run_json(const run_details& d) {
+    const auto& r = d.run;
+    json::object o;
+    o["id"] = r.id;
+    o["policy"] = r.policy;
+    o["trigger"] = r.trigger;
+    o["started_by"] = string_or_null(r.started_by);
+    o["state"] = r.state;
+    o["outcome"] = state::is_final_run_state(r.state) ? json::value(outcome_of(r)) : json::value(nullptr);
+    json::array job_ids;
+    for (const auto& j : d.jobs) {
+        job_ids.push_back(json::value(j.job_id));
+    }
+    o["job_ids"] = std::move(job_ids);
+    o["batch_id"] = string_or_null(r.batch_id);
+    json::array files;
+    for (const auto& f : d.files) {
+        json::object fo;
+        fo["name"] = file_name_of(f, d.jobs);
+        fo["job_id"] = f.job_id;
+        fo["bytes"] = f.bytes_expected ? *f.bytes_expected : f.bytes_done;
+        fo["bytes_done"] = f.bytes_done;
+        const auto* sha1 = f.sha1_actual && is_sha1_hex(*f.sha1_actual)       ? &*f.sha1_actual
+                           : f.sha1_expected && is_sha1_hex(*f.sha1_expected) ? &*f.sha1_expected
+                                                                              : nullptr;
+        fo["sha1"] = sha1 ? json::value(*sha1) : json::value(nullptr);
+        fo["verified"] = f.verified;
+        fo["state"] = f.state;
+        fo["attempts"] = f.attempts;
+        files.push_back(std::move(fo));
+    }
+    o["files"] = std::move(files);
+    o["error"] = string_or_null(r.error);
+    o["submitted_at"] = time_or_null(r.submitted_at);
+    o["finished_at"] = time_or_null(r.finished_at);
+    // Extras: the audit trail and the timings behind RTO/RPO.
+    o["planned_at"] = time_or_null(r.planned_at);
+    o["created_at"] = time_or_null(r.created_at);
+    o["ready_at"] = time_or_null(r.ready_at);
+    o["downloaded_at"] = time_or_null(r.downloaded_at);
+    o["group_id"] = r.group_id;
+    o["cluster"] = r.cluster;
+    o["method"] = r.method;
+    o["snapshot_id"] = string_or_null(r.snapshot_id);
+    o["snapshot_time"] = string_or_null(r.snapshot_time);
+    o["config_digest"] = string_or_null(r.config_digest);
+    o["submissions"] = r.submissions;
+    json::array jobs;
+    for (const auto& j : d.jobs) {
+        json::object jo;
+        jo["id"] = j.job_id;
+        jo["status"] = j.status_name;
+        jo["delivery_status"] = string_or_null(j.delivery_status);
+        jo["delivery_method"] = string_or_null(j.delivery_method);
+        jo["expires"] = string_or_null(j.expires);
+        jo["max_downloads"] = j.max_downloads ? json::value(*j.max_downloads) : json::value(nullptr);
+        jobs.push_back(std::move(jo));
+    }
+    o["jobs"] = std::move(jobs);
+    const auto p = progress_of(d);
+    json::object po;
+    po["bytes_done"] = p.done;
+    po["bytes_total"] = p.total > 0 ? json::value(p.total) : json::value(nullptr);
+    po["files"] = p.files;
+    po["files_verified"] = p.verified;
+    o["download"] = std::move(po);
+    return o;
+}
+
+// Per policy: the facts status shows, from the runs alone.
+struct policy_facts {
+    const run_details* last_finished = nullptr;
+    const run_details* last_succeeded = nullptr;
+    const run_details* active = nullptr;  // the newest unfinished run
+};
+
+// Finished runs are ordered by finished_at, then by insertion (as the store's
+// last_finished_run_for_policy does); a later run without finished_at never counts as finished.
+bool finished_later(const run_details& candidate, const run_details* current) {
+    if (current == nullptr) {
+        return true;
+    }
+    return candidate.run.finished_at.value_or(0) >= current->run.finished_at.value_or(0);
+}
+
+std::map<std::string, policy_facts> facts_by_policy(const status_snapshot& s) {
+    std::map<std::string, policy_facts> out;
+    for (const auto& d : s.runs) {
+        auto& f = out[d.run.policy];
+        if (state::is_final_run_state(d.run.state)) {
+            if (finished_later(d, f.last_finished)) {
+                f.last_finished = &d;
+            }
+            if (d.run.state == state::run_state::succeeded && finished_later(d, f.last_succeeded)) {
+                f.last_succeeded = &d;
+            }
+        } else {
+            f.active = &d;
+        }
+    }
+    return out;
+}
+
+std::optional<std::chrono::system_clock::time_point> next_fire_of(const config::policy& p,
+                                                                  std::chrono::system_clock::time_point now) {
+    if (!p.schedule) {
+        return std::nullopt;
+    }
+    return p.schedule->next_after(now, p.zone.get());
+}
+
+}  // namespace
+
+boost::json::object status_document(const status_snapshot& snapshot,
+                                    const config::configuration* configuration,
+                                    std::chrono::system_clock::time_point now) {
+    json::array runs;
+    for (const auto& d : snapshot.runs) {
+        runs.push_back(run_json(d));
+    }
+    json::array policies;
+    if (configuration) {
+        const auto facts = facts_by_policy(snapshot);
+        for (const auto& p : configuration->policies) {
+            const auto it = facts.find(p.name);
+            const policy_facts f = it == facts.end() ? policy_facts{} : it->second;
+            json::object o;
+            o["name"] = p.name;
+            o["last_outcome"] =
+                f.last_finished ? json::value(outcome_of(f.last_finished->run)) : json::value(nullptr);
+            o["next_fire_time"] = time_or_null(next_fire_of(p, now));
+            o["schedule"] = p.schedule ? json::value(p.schedule->text()) : json::value(nullptr);
+            o["timezone"] = p.timezone;
+            o["trigger"] = string_or_null(p.trigger);
+            o["last_run_id"] = f.last_finished ? json::value(f.last_finished->run.id) : json::value(nullptr);
+            o["last_error"] =
+                f.last_finished ? string_or_null(f.last_finished->run.error) : json::value(nullptr);
+            o["last_finished_at"] =
+                f.last_finished ? time_or_null(f.last_finished->run.finished_at) : nullptr;
+            o["last_drill_at"] = f.last_succeeded ? time_or_null(f.last_succeeded->run.finished_at) : nullptr;
+            if (f.active) {
+                const auto pr = progress_of(*f.active);
+                json::object a;
+                a["id"] = f.active->run.id;
+                a["state"] = f.active->run.state;
+                a["trigger"] = f.active->run.trigger;
+                a["bytes_done"] = pr.done;
+                a["bytes_total"] = pr.total > 0 ? json::value(pr.total) : json::value(nullptr);
+                o["active_run"] = std::move(a);
+            } else {
+                o["active_run"] = nullptr;
+            }
+            policies.push_back(std::move(o));
+        }
+    }
+    json::object doc;
+    doc["runs"] = std::move(runs);
+    doc["policies"] = std::move(policies);
+    return doc;
+}
+
+std::string format_age(std::chrono::system_clock::duration age) {
+    using namespace std::chrono;
+    const auto s = duration_cast<seconds>(age).count();
+    if (s < 0) {
+        return "in the future";
+    }
+    if (s < 120) {
+        return std::to_string(s) + "s";
+    }
+    if (s < 2 * 3600) {
+        return std::to_string(s / 60) + "m";
+    }
+    if (s < 2 * 86400) {
+        return std::to_string(s / 3600) + "h";
+    }
+    return std::to_string(s / 86400) + "d";
+}
+
+namespace {
+
+std::string pad(std::string text, std::size_t width) {
+    if (text.size() < width) {
+        text.append(width - text.size(), ' ');
+    }
+    return text;
+}
+
+std::string progress_text(const run_details& d) {
+    const auto p = progress_of(d);
+    if (p.files == 0) {
+        return {};
+    }
+    std::string text = human_bytes(p.done);
+    if (p.total > 0) {
+        char percent[16];
+        std::snprintf(percent,
+                      sizeof(percent),
+                      "%d%%",
+                      static_cast<int>(100.0 * static_cast<double>(p.done) / static_cast<double>(p.total)));
+        text = std::string(percent) + " (" + text + " of " + human_bytes(p.total) + ")";
+    }
+    return text + ", " + std::to_string(p.verified) + "/" + std::to_string(p.files) + " files verified";
+}
+
+std::string who_started(const state::run_record& r) {
+    if (r.started_by.empty()) {
+        return r.trigger;
+    }
+    return r.trigger + " by " + r.started_by;
+}
+
+}  // namespace
+
+std::string status_text(const status_snapshot& snapshot,
+                        const config::configuration* configuration,
+                        const std::optional<daemon_liveness>& daemon,
+                        std::chrono::system_clock::time_point now,
+                        std::size_t recent_runs) {
+    std::ostringstream out;
+    if (daemon) {
+        out << "daemon: " << (daemon->running ? "running" : "not running");
+        if (!daemon->detail.empty()) {
+            out << " (" << daemon->detail << ")";
+        }
+        out << "\n";
+    }
+    if (snapshot.last_reload) {
+        const auto& r = *snapshot.last_reload;
+        out << "last reload: " << (r.ok ? "ok" : "FAILED") << " at "
+            << format_iso8601(from_unix_millis(r.at));
+        if (!r.ok && !r.message.empty()) {
+            out << ": " << r.message;
+        }
+        out << "\n";
+    }
+    if (configuration) {
+        const auto facts = facts_by_policy(snapshot);
+        std::size_t name_width = 6;
+        for (const auto& p : configuration->policies) {
+            name_width = std::max(name_width, p.name.size());
+        }
+        out << "\n"
+            << pad("POLICY", name_width + 2) << pad("LAST OUTCOME", 28) << pad("LAST OK", 10)
+            << pad("NEXT FIRE", 23) << "ACTIVE\n";
+        for (const auto& p : configuration->policies) {
+            const auto it = facts.find(p.name);
+            const policy_facts f = it == facts.end() ? policy_facts{} : it->second;
+            std::string last = f.last_finished ? outcome_of(f.last_finished->run) : "-";
+            std::string age = "-";
+            if (f.last_succeeded && f.last_succeeded->run.finished_at) {
+                age = format_age(now - from_unix_millis(*f.last_succeeded->run.finished_at)) + " ago";
+            }
+            const auto next = next_fire_of(p, now);
+            std::string next_text =
+                next ? format_iso8601(*next) : (p.trigger ? "trigger only" : "run-now only");
+            std::string active = "-";
+            if (f.active) {
+                active = f.active->run.state + " " + f.active->run.id;
+                const auto pr = progress_text(*f.active);
+                if (!pr.empty()) {
+                    active += " " + pr;
+                }
+            }
+            out << pad(p.name, name_width + 2) << pad(last, 28) << pad(age, 10) << pad(next_text, 23)
+                << active << "\n";
+        }
+    }
+    out << "\n";
+    if (snapshot.runs.empty()) {
+        out << "no runs yet\n";
+        return out.str();
+    }
+    const auto first = snapshot.runs.size() > recent_runs ? snapshot.runs.size() - recent_runs : 0;
+    out << "recent runs (oldest first";
+    if (first > 0) {
+        out << ", " << first << " older not shown; --json lists all";
+    }
+    out << "):\n";
+    for (auto i = first; i < snapshot.runs.size(); ++i) {
+        const auto& d = snapshot.runs[i];
+        const auto& r = d.run;
+        out << r.id << "  " << r.policy << "  " << who_started(r) << "  " << r.state;
+        if (r.submitted_at) {
+            out << "  submitted " << format_iso8601(from_unix_millis(*r.submitted_at));
+        }
+        if (r.finished_at) {
+            out << "  finished " << format_iso8601(from_unix_millis(*r.finished_at));
+        }
+        if (!d.jobs.empty()) {
+            out << "  jobs " << d.jobs.size();
+        }
+        const auto pr = progress_text(d);
+        if (!pr.empty()) {
+            out << "  " << pr;
+        }
+        if (!r.error.empty()) {
+            out << "\n    error: " << r.error;
+        }
+        out << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace atlas_restored::app
