@@ -130,6 +130,13 @@ struct client::impl {
         return delay;
     }
 
+    void remember_rate_limit(const http::response& answer) {
+        auto info = http::read_rate_limit_headers(answer.headers, std::chrono::system_clock::now());
+        if (info.limit || info.remaining || info.retry_after) {
+            stats.last_rate_limit = info;
+        }
+    }
+
     asio::awaitable<result<std::string>> bearer_token() {
         if (auto cached = tokens.token(std::chrono::steady_clock::now())) {
             co_return *cached;
@@ -172,6 +179,9 @@ struct client::impl {
             }
             ++stats.http_exchanges;
             auto answer = co_await http.send(settings.api, std::move(attempt));
+            if (answer) {
+                remember_rate_limit(*answer);
+            }
             if (!answer || answer->status != 401 || round >= max_reauthentications) {
                 if (answer && answer->status == 401) {
                     auto e = error_from_response(*answer, std::chrono::system_clock::now());

@@ -50,6 +50,9 @@ struct client_stats {
     std::uint64_t token_requests = 0;
     std::uint64_t retries = 0;
     std::uint64_t reconciliations = 0;
+    // Atlas's RateLimit-* headers from the latest answer that carried them (absent headers are
+    // normal: "Atlas may not always return response headers").
+    http::rate_limit_info last_rate_limit;
 };
 
 // What a create produced: the jobs (all of a sharded batch), and whether they were adopted from a

@@ -326,6 +326,12 @@ int run_submit(const submit_options& options, std::ostream& out, std::ostream& e
         }
     });
     io.run();
+    // What Atlas said about our budget (RateLimit-* headers), so a user can tell a busy project.
+    const auto& limits = client->stats().last_rate_limit;
+    if (limits.remaining) {
+        err << "Atlas rate limit: " << *limits.remaining << " requests left"
+            << (limits.limit ? " of " + std::to_string(*limits.limit) : std::string()) << "\n";
+    }
     return f.exit_code;
 }
 

@@ -116,6 +116,14 @@ TEST_F(SubmitTest, RateLimitedCreateHonoursRetryAfterAndCreatesOnce) {
     EXPECT_EQ(counter(counters, "creates"), 1);
 }
 
+TEST_F(SubmitTest, RateLimitHeadersAreSurfaced) {
+    fake_atlas_server fake(dir_.path(), {"--rate-capacity", "50", "--rate-refill-per-minute", "50"});
+    const auto config = write_config(dir_.path(), fake);
+    const auto r = run_atlas_restored(submit_args(config, "rs0"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("Atlas rate limit: 48 requests left of 50"), std::string::npos) << r.err;
+}
+
 TEST_F(SubmitTest, ServerErrorsOnGetsAreRetried) {
     fake_atlas_server fake(dir_.path());
     fake.add_fault(R"({"kind":"status","status":503,"count":2,"match":"GET */snapshots"})");
