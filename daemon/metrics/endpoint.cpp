@@ -2,10 +2,14 @@
 
 #include "metrics/text_format.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 
 #include <charconv>
 #include <exception>
+#include <thread>
 
 namespace atlas_restored::metrics {
 namespace {
@@ -81,10 +85,12 @@ http::reply handle_request(const http::request& req,
     return text_reply(200, "ok\n");
 }
 
-result<std::unique_ptr<endpoint>> endpoint::start(boost::asio::any_io_executor executor,
-                                                  std::string_view listen,
-                                                  scrape_function scrape,
-                                                  health_check health_problem) {
+namespace {
+
+result<std::unique_ptr<http::server>> start_server(boost::asio::any_io_executor executor,
+                                                   std::string_view listen,
+                                                   scrape_function scrape,
+                                                   health_check health_problem) {
     auto where = parse_listen(listen);
     if (!where) {
         return where.error();
@@ -103,22 +109,73 @@ result<std::unique_ptr<endpoint>> endpoint::start(boost::asio::any_io_executor e
         e.message = "cannot serve metrics on " + std::string(listen) + ": " + e.message;
         return e;
     }
-    return std::unique_ptr<endpoint>(new endpoint(std::move(*server)));
+    return std::move(*server);
 }
 
-endpoint::endpoint(std::unique_ptr<http::server> server) : server_(std::move(server)) {}
+}  // namespace
+
+struct endpoint::own_loop {
+    boost::asio::io_context io{1};
+    std::thread thread;
+};
+
+result<std::unique_ptr<endpoint>> endpoint::start(boost::asio::any_io_executor executor,
+                                                  std::string_view listen,
+                                                  scrape_function scrape,
+                                                  health_check health_problem) {
+    auto server = start_server(std::move(executor), listen, std::move(scrape), std::move(health_problem));
+    if (!server) {
+        return server.error();
+    }
+    return std::unique_ptr<endpoint>(new endpoint(nullptr, std::move(*server)));
+}
+
+result<std::unique_ptr<endpoint>> endpoint::start_threaded(std::string_view listen,
+                                                           scrape_function scrape,
+                                                           health_check health_problem) {
+    auto loop = std::make_unique<own_loop>();
+    // Bound here, before the thread runs: a busy port is reported to the caller, not to a log.
+    auto server = start_server(loop->io.get_executor(), listen, std::move(scrape), std::move(health_problem));
+    if (!server) {
+        return server.error();
+    }
+    auto* io = &loop->io;
+    loop->thread = std::thread([io] {
+        auto guard = boost::asio::make_work_guard(*io);  // idle between scrapes, not finished
+        io->run();
+    });
+    return std::unique_ptr<endpoint>(new endpoint(std::move(loop), std::move(*server)));
+}
+
+endpoint::endpoint(std::unique_ptr<own_loop> loop, std::unique_ptr<http::server> server)
+    : loop_(std::move(loop)), server_(std::move(server)), port_(server_->port()) {}
 
 endpoint::~endpoint() {
     stop();
+    server_.reset();  // its sockets belong to loop_'s io_context: gone before it is
+    loop_.reset();
 }
 
 std::uint16_t endpoint::port() const {
-    return server_->port();
+    return port_;
 }
 
 void endpoint::stop() {
-    if (server_) {
+    if (!server_) {
+        return;
+    }
+    if (!loop_) {
         server_->stop();
+        return;
+    }
+    if (loop_->thread.joinable()) {
+        // The server is only touched on its own thread; stopping the loop there too means no
+        // handler runs after this returns (unfinished ones are destroyed with the io_context).
+        boost::asio::post(loop_->io, [server = server_.get(), io = &loop_->io] {
+            server->stop();
+            io->stop();
+        });
+        loop_->thread.join();
     }
 }
 

@@ -41,19 +41,36 @@ http::reply handle_request(const http::request& req,
 
 class endpoint {
   public:
-    // Binds `listen` and serves until stop() or destruction. Fails on a malformed address or a port
-    // in use (the message names the address).
+    // Binds `listen` and serves on `executor` until stop() or destruction. Fails on a malformed
+    // address or a port in use (the message names the address).
     static result<std::unique_ptr<endpoint>> start(boost::asio::any_io_executor executor,
                                                    std::string_view listen,
                                                    scrape_function scrape,
                                                    health_check health_problem);
-    ~endpoint();
+
+    // The same, served by a thread of its own, so /healthz still answers (503, with the reason
+    // health_problem gives) while the daemon's event loop is stuck, which a probe served by that
+    // loop could never say. `scrape` and `health_problem` are then called on that thread: they
+    // must be thread-safe (prometheus_recorder::render() is; read loop state through atomics).
+    static result<std::unique_ptr<endpoint>> start_threaded(std::string_view listen,
+                                                            scrape_function scrape,
+                                                            health_check health_problem);
+
+    ~endpoint();  // stop()
+    endpoint(const endpoint&) = delete;
+    endpoint& operator=(const endpoint&) = delete;
+
     std::uint16_t port() const;  // the bound port (useful with port 0 in tests)
+    // Stops serving. With start(): call it on the executor's thread. With start_threaded(): from
+    // any thread but the endpoint's own; it returns once that thread has ended.
     void stop();
 
   private:
-    explicit endpoint(std::unique_ptr<http::server> server);
+    struct own_loop;
+    endpoint(std::unique_ptr<own_loop> loop, std::unique_ptr<http::server> server);
+    std::unique_ptr<own_loop> loop_;  // null with start()
     std::unique_ptr<http::server> server_;
+    std::uint16_t port_ = 0;
 };
 
 }  // namespace atlas_restored::metrics

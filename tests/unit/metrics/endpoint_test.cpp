@@ -117,6 +117,46 @@ TEST(MetricsEndpoint, ServesTheRecorderAndHealthOverLoopback) {
     EXPECT_EQ(post.allow, "GET, HEAD");
 }
 
+TEST(MetricsEndpoint, OnItsOwnThreadHealthAnswersWhileTheDaemonLoopIsStuck) {
+    prometheus_recorder recorder;
+    // The daemon's loop is blocked (never run here); its heartbeat is read atomically.
+    std::atomic<bool> loop_stuck{false};
+    auto ep = endpoint::start_threaded(
+        "127.0.0.1:0",
+        [&] { return recorder.render(); },
+        [&]() -> std::optional<std::string> {
+            if (loop_stuck) {
+                return "event loop stalled for 12s";
+            }
+            return std::nullopt;
+        });
+    ASSERT_TRUE(ep) << ep.error().message;
+    asio::io_context client;  // the prober, separate from everything else
+    const auto port = (*ep)->port();
+    EXPECT_EQ(fetch(client, port, "/healthz").status, 200);
+    loop_stuck = true;
+    auto sick = fetch(client, port, "/healthz");
+    EXPECT_EQ(sick.status, 503);
+    EXPECT_EQ(sick.body, "event loop stalled for 12s\n");
+    recorder.retry();  // recorded on this thread, scraped on the endpoint's
+    EXPECT_NE(fetch(client, port, "/metrics").body.find("\natlas_restored_retries_total 1\n"),
+              std::string::npos);
+
+    (*ep)->stop();  // returns once its thread has ended; the port is closed
+    EXPECT_THROW(fetch(client, port, "/healthz"), boost::system::system_error);
+}
+
+TEST(MetricsEndpoint, OnItsOwnThreadABusyPortIsReportedAtStart) {
+    auto first = endpoint::start_threaded(
+        "127.0.0.1:0", [] { return std::string(); }, [] { return std::optional<std::string>(); });
+    ASSERT_TRUE(first);
+    auto second = endpoint::start_threaded(
+        "127.0.0.1:" + std::to_string((*first)->port()),
+        [] { return std::string(); },
+        [] { return std::optional<std::string>(); });
+    EXPECT_FALSE(second);
+}
+
 TEST(MetricsEndpoint, AThrowingHealthCheckIsUnhealthyNotACrash) {
     const auto reply = handle_request(
         http::request{.method = "GET", .target = "/healthz"},
