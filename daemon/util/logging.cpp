@@ -608,7 +608,15 @@ std::shared_ptr<spdlog::logger> module_logger(const std::string& name) {
     if (auto it = s.per_logger.find(name); it != s.per_logger.end()) {
         logger->set_level(it->second);
     }
-    spdlog::register_logger(logger);
+    try {
+        spdlog::register_logger(logger);
+    } catch (const spdlog::spdlog_ex&) {
+        // Registered meanwhile by code that bypasses module_logger() (a clone of the default
+        // logger): use that one, it writes through the same sink once configured.
+        if (auto existing = spdlog::get(name)) {
+            return existing;
+        }
+    }
     return logger;
 }
 
