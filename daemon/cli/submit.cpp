@@ -10,6 +10,10 @@
 #include "cli/session.hpp"
 #include "config/loader.hpp"
 #include "config/secrets.hpp"
+#include "download/disk.hpp"
+#include "download/downloader.hpp"
+#include "metrics/metrics.hpp"
+#include "state/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -194,6 +198,72 @@ struct flow {
         }
         err << (all_ok ? "restore finished: every job FINISHED" : "restore failed") << "\n";
         exit_code = all_ok ? exit_ok : exit_failure;
+        if (all_ok && options.download_to && !is_automated(options)) {
+            exit_code = co_await download_all(*final_jobs) ? exit_ok : exit_failure;
+        }
+    }
+
+    // Downloads and verifies every job's file into --download-to, as the daemon does: streamed,
+    // SHA1 while streaming, resumed with Range after a cut, placed only when the hash matched.
+    // The bookkeeping the downloader needs (attempts counted before each GET, progress) lives in a
+    // private database under DIR/.atlas-restored-submit, removed when every file verified.
+    asio::awaitable<bool> download_all(const std::vector<atlas::restore_job>& jobs) {
+        const std::filesystem::path dir = *options.download_to;
+        const auto bookkeeping = dir / ".atlas-restored-submit";
+        auto store = state::store::open(bookkeeping);
+        if (!store) {
+            err << "error: " << to_string(store.error()) << "\n";
+            co_return false;
+        }
+        state::run_record run;
+        run.id = state::make_run_id(to_unix_millis(std::chrono::system_clock::now()));
+        run.policy = "submit";
+        run.trigger = "manual";
+        run.state = "downloading";
+        run.group_id = options.group_id;
+        run.cluster = options.cluster;
+        run.method = options.method;
+        run.restore_point_json = "{}";
+        if (auto inserted = store->insert_run(run); !inserted) {
+            err << "error: " << to_string(inserted.error()) << "\n";
+            co_return false;
+        }
+        metrics::null_recorder no_metrics;
+        download::downloader fetcher(client.transport(), *store, no_metrics);
+        bool all_verified = true;
+        for (const auto& job : jobs) {
+            state::job_record record;
+            record.run_id = run.id;
+            record.job_id = job.id;
+            record.status_name = job.status_name;
+            if (auto stored = store->upsert_job(record); !stored) {
+                err << "error: " << to_string(stored.error()) << "\n";
+                co_return false;
+            }
+            download::file_plan plan;
+            plan.policy = run.policy;
+            plan.run_id = run.id;
+            plan.job_id = job.id;
+            plan.directory = dir;
+            const auto job_id = job.id;
+            auto reread = [this, job_id]() {
+                return client.get_restore_job(options.group_id, options.cluster, job_id);
+            };
+            const auto outcome = co_await fetcher.fetch(plan, job, reread);
+            if (outcome.verified) {
+                err << "verified " << outcome.path.string() << " (" << outcome.bytes << " bytes, sha1 "
+                    << outcome.sha1 << ")\n";
+            } else {
+                err << "download of job " << job.id << " failed: " << outcome.reason << ": "
+                    << outcome.message << "\n";
+                all_verified = false;
+            }
+        }
+        if (all_verified) {
+            std::error_code ignored;
+            std::filesystem::remove_all(bookkeeping, ignored);
+        }
+        co_return all_verified;
     }
 
     void print_dry_run(const atlas::create_restore_job_request& request) {
@@ -284,6 +354,7 @@ CLI::App* add_submit_command(CLI::App& app, submit_options& o) {
     cmd->add_option(
            "--poll-interval", o.poll_interval_seconds, "Seconds between polls with --wait (default 5)")
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--download-to", o.download_to, "With --wait: download and verify every file into DIR");
     cmd->add_flag("--dry-run", o.dry_run, "Validate and print the request; send nothing that changes state");
     cmd->add_flag("--show-secrets", o.show_secrets, "Print authValue and download URLs unredacted");
     return cmd;
@@ -297,6 +368,10 @@ int run_submit(const submit_options& options, std::ostream& out, std::ostream& e
             err << "invalid input: " << p << "\n";
         }
         err << "nothing was sent\n";
+        return exit_invalid_input;
+    }
+    if (options.download_to && !options.wait) {
+        err << "invalid input: --download-to: needs --wait (files exist only once the jobs are READY)\n";
         return exit_invalid_input;
     }
     auto loaded = config::load_configuration(options.config_file, now);

@@ -38,6 +38,7 @@ struct submit_options {
     bool wait = false;
     bool dry_run = false;
     bool show_secrets = false;
+    std::optional<std::string> download_to;  // with --wait: download and verify every file here
     double poll_interval_seconds = 5.0;
 };
 

@@ -287,6 +287,39 @@ TEST_F(SubmitTest, EnvelopeAndPrettyAreSentAndParsedBack) {
     EXPECT_TRUE(saw_envelope);
 }
 
+TEST_F(SubmitTest, WaitWithDownloadToFetchesAndVerifiesEveryFileOfTheBatch) {
+    fake_atlas_server fake(dir_.path(), {"--job-seconds", "1", "--file-bytes", "256KiB"});
+    const auto config = write_config(dir_.path(), fake);
+    const auto target = dir_.path() / "restore";
+    const auto r = run_atlas_restored(
+        submit_args(config, "sh0", {"--wait", "--poll-interval", "0.3", "--download-to", target.string()}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    int placed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(target)) {
+        if (entry.path().extension() == ".gz") {
+            ++placed;
+            EXPECT_EQ(std::filesystem::file_size(entry.path()), 256u * 1024u);
+            // A real archive, whole: tar can list it.
+            const auto listed =
+                run_command({{"/usr/bin/tar", "-tzf", entry.path().string()}, {}, {}, dir_.path(), "tar"});
+            EXPECT_EQ(listed.status, 0) << listed.err;
+        }
+        EXPECT_NE(entry.path().extension(), ".partial");
+    }
+    EXPECT_EQ(placed, 4);
+    EXPECT_FALSE(std::filesystem::exists(target / ".atlas-restored-submit"));
+    EXPECT_EQ(counter(fake.counters(), "downloads_completed"), 4);
+}
+
+TEST_F(SubmitTest, DownloadToWithoutWaitIsInvalid) {
+    fake_atlas_server fake(dir_.path());
+    const auto config = write_config(dir_.path(), fake);
+    const auto r =
+        run_atlas_restored(submit_args(config, "rs0", {"--download-to", (dir_.path() / "x").string()}));
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(counter(fake.counters(), "requests_total"), 0);
+}
+
 TEST_F(SubmitTest, DryRunPrintsTheRequestAndCreatesNothing) {
     fake_atlas_server fake(dir_.path());
     const auto config = write_config(dir_.path(), fake, {.auth = auth_mode::api_key});
