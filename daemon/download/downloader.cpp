@@ -92,18 +92,19 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 template <class T>
 asio::awaitable<T> off_thread(std::function<T()> work) {
     auto executor = co_await asio::this_coro::executor;
-    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
-        [executor](auto handler, std::function<T()> job) {
-            auto tracked = asio::prefer(executor, asio::execution::outstanding_work.tracked);
-            std::thread([job = std::move(job), handler = std::move(handler), tracked]() mutable {
-                T value = job();
-                asio::post(tracked, [handler = std::move(handler), value = std::move(value)]() mutable {
-                    std::move(handler)(std::move(value));
-                });
-            }).detach();
-        },
-        asio::use_awaitable,
-        std::move(work));
+    // Named, not a temporary inside the co_await (see the GCC 12 note at the re-hash below).
+    auto initiate = [executor](auto handler, std::function<T()> job) {
+        auto tracked = asio::prefer(executor, asio::execution::outstanding_work.tracked);
+        std::thread([job = std::move(job), handler = std::move(handler), tracked]() mutable {
+            T value = job();
+            asio::post(tracked, [handler = std::move(handler), value = std::move(value)]() mutable {
+                std::move(handler)(std::move(value));
+            });
+        }).detach();
+    };
+    auto outcome = co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
+        initiate, asio::use_awaitable, std::move(work));
+    co_return outcome;
 }
 
 result<void> fsync_directory(const fs::path& dir) {
