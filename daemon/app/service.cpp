@@ -25,10 +25,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <exception>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <random>
 #include <unistd.h>
@@ -149,6 +151,15 @@ class service {
           heartbeat_timer_(io),
           rng_(std::random_device{}()) {}
 
+    ~service() {
+        // The endpoint's thread reads members declared after it: stop it before they go.
+        if (metrics_endpoint_) {
+            metrics_endpoint_->stop();
+        }
+    }
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+
     result<void> start();
 
   private:
@@ -200,8 +211,10 @@ class service {
     asio::steady_timer status_timer_;
     asio::steady_timer shutdown_timer_;
     asio::steady_timer heartbeat_timer_;
-    std::chrono::steady_clock::time_point last_heartbeat_ = std::chrono::steady_clock::now();
-    std::optional<std::string> database_problem_;  // from the last write probe
+    // Read by the metrics endpoint's thread (/healthz), written by this loop.
+    std::atomic<std::int64_t> last_heartbeat_ns_{std::chrono::steady_clock::now().time_since_epoch().count()};
+    mutable std::mutex health_mutex_;
+    std::optional<std::string> database_problem_;  // from the last write probe; under health_mutex_
     std::mt19937_64 rng_;
     bool stopping_ = false;
 };
@@ -294,8 +307,8 @@ result<void> service::start() {
     }
 
     if (config_.metrics_listen) {
-        auto endpoint = metrics::endpoint::start(
-            io_.get_executor(),
+        // Its own thread: /healthz must still answer (503) when this loop is stuck.
+        auto endpoint = metrics::endpoint::start_threaded(
             *config_.metrics_listen,
             [this] { return metrics_.render(); },
             [this] { return health_problem(); });
@@ -619,7 +632,14 @@ void service::reload() {
     publish_drill_max_ages();
     engine_->configuration_changed(config_, digest_);
     sync_schedules(false);
-    const auto summary = config::format_diff(diff);
+    // One log line (and one reload record): the diff's lines joined.
+    std::string summary = config::format_diff(diff);
+    while (!summary.empty() && summary.back() == '\n') {
+        summary.pop_back();
+    }
+    for (std::size_t at = summary.find('\n'); at != std::string::npos; at = summary.find('\n', at)) {
+        summary.replace(at, 1, "; ");
+    }
     logger()->info("configuration reloaded (digest {}): {}", digest_.substr(0, 12), summary);
     if (auto r = store_.record_reload(true, to_unix_millis(now), summary); !r) {
         logger()->error("cannot record the reload: {}", to_string(r.error()));
@@ -711,7 +731,7 @@ void service::notify(const std::string& message) {
 
 asio::awaitable<void> service::heartbeat_loop() {
     for (;;) {
-        last_heartbeat_ = std::chrono::steady_clock::now();
+        last_heartbeat_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
         heartbeat_timer_.expires_after(std::chrono::seconds(1));
         auto [ec] = co_await heartbeat_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) {
@@ -721,11 +741,14 @@ asio::awaitable<void> service::heartbeat_loop() {
 }
 
 std::optional<std::string> service::health_problem() const {
-    const auto stalled = std::chrono::steady_clock::now() - last_heartbeat_;
+    // Called on the metrics endpoint's thread.
+    const auto stalled = std::chrono::steady_clock::now().time_since_epoch() -
+                         std::chrono::steady_clock::duration(last_heartbeat_ns_.load());
     if (stalled > std::chrono::seconds(10)) {
         return "event loop stalled for " +
                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(stalled).count()) + "s";
     }
+    std::lock_guard lock(health_mutex_);
     return database_problem_;
 }
 
@@ -733,6 +756,7 @@ void service::probe_database() {
     // Taking the write lock proves the file is writable and not held by someone else; nothing is
     // written. Never inside another transaction: this runs from a timer, between handlers.
     auto r = store_.connection().exec("BEGIN IMMEDIATE; ROLLBACK;");
+    std::lock_guard lock(health_mutex_);
     if (!r) {
         if (!database_problem_) {
             logger()->error("the state database is not writable: {}", to_string(r.error()));
