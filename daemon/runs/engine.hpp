@@ -6,7 +6,9 @@
 
 #include "atlas/client.hpp"
 #include "config/config.hpp"
+#include "download/downloader.hpp"
 #include "metrics/metrics.hpp"
+#include "schedule/backoff.hpp"
 #include "state/store.hpp"
 #include "util/error.hpp"
 
@@ -15,10 +17,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace atlas_restored::runs {
@@ -41,6 +45,23 @@ struct engine_options {
     std::filesystem::path download_dir;
     std::filesystem::path reports_dir;  // state_dir/reports
     std::string config_digest;          // SHA-256 of the effective configuration in force
+
+    // Added by the engine (defaults fit the daemon):
+    // Backoff after failed calls (full jitter). resume_unfinished() and configuration_changed() set
+    // it from the configuration's retry: section. give_up_after bounds the pre-flight's retries
+    // only: a run with jobs at Atlas keeps polling until its deadline.
+    schedule::backoff_config retry;
+    // Create calls per run: the first and the resubmissions of resubmit_on_expiry.
+    int max_submissions = 3;
+    // Timing knobs copied into every file's download plan (idle_timeout, hash_wait, retry_initial,
+    // retry_max, hash_poll_initial, max_failures_without_progress, progress_every*, clock). Tests
+    // shorten them; the per-file fields are the engine's.
+    download::file_plan download_defaults;
+    // For tests of crash safety: called at named points of a run ("intent_recorded": the intent is
+    // committed, the create not sent; "create_answered": the create call returned, its jobs not yet
+    // stored; "jobs_stored"; "ready"; "downloaded"). Returning true abandons the run right there, as a
+    // SIGKILL would: nothing more is sent or written for it by this engine.
+    std::function<bool(std::string_view point, const std::string& run_id)> crash_point;
 };
 
 struct engine_summary {
@@ -58,6 +79,8 @@ class engine {
            metrics::recorder& metrics,
            client_for_policy clients,
            engine_options options);
+    // Destroying the engine stops its runs like shutdown() does, without waiting; the store and the
+    // metrics recorder must outlive the executor's remaining work (or call shutdown() first).
     ~engine();
 
     // Creates the run record durably (consuming the trigger value in the same transaction for
@@ -79,6 +102,10 @@ class engine {
     boost::asio::awaitable<void> shutdown();
 
     engine_summary summary() const;
+
+    // Added: whether a run is active (has its coroutine) or queued for a slot, for tests and status.
+    bool is_active(const std::string& run_id) const;
+    bool is_queued(const std::string& run_id) const;
 
   private:
     struct impl;

@@ -1,5 +1,6 @@
 #include "runs/plan.hpp"
 
+#include "atlas/client.hpp"
 #include "atlas/json.hpp"
 #include "atlas/validation.hpp"
 #include "config/loader.hpp"
@@ -153,6 +154,31 @@ std::optional<std::string> free_space_problem(std::uint64_t needed,
     }
     return directory + " has " + std::to_string(available) + " bytes free; the snapshot's files need " +
            std::to_string(needed) + " bytes plus a margin of " + std::to_string(margin);
+}
+
+std::vector<atlas::restore_job> pick_created_jobs(
+    std::vector<atlas::restore_job> listed,
+    const atlas::create_restore_job_request& request,
+    sys_time not_before,
+    const std::function<bool(const std::string& job_id)>& owned) {
+    std::vector<atlas::restore_job> matches;
+    for (auto& job : listed) {
+        if (atlas::job_matches_request(job, request, not_before) && !owned(job.id)) {
+            matches.push_back(std::move(job));
+        }
+    }
+    if (matches.size() <= 1) {
+        return matches;
+    }
+    const auto created = [](const atlas::restore_job& j) { return parse_iso8601(j.created.value_or("")); };
+    const auto newest = std::max_element(matches.begin(), matches.end(), [&](const auto& a, const auto& b) {
+        return created(a) < created(b);
+    });
+    const auto batch = newest->batch_id;
+    const auto id = newest->id;
+    std::erase_if(matches,
+                  [&](const atlas::restore_job& j) { return batch ? j.batch_id != batch : j.id != id; });
+    return matches;
 }
 
 std::string request_body_json(const atlas::create_restore_job_request& request) {

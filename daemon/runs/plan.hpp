@@ -10,6 +10,7 @@
 #include "util/time.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,18 @@ result<submission_plan> plan_submission(const config::policy& policy,
 std::optional<std::string> free_space_problem(std::uint64_t needed,
                                               std::uint64_t available,
                                               const std::string& directory);
+
+// The reconcile step (SPEC §4 "Exactly one submission per run"): of a cluster's listed restore
+// jobs, the ones a create of `request` sent at or after `not_before` may have made
+// (atlas::job_matches_request) and that no run owns yet (`owned`: a job id already in the state
+// database, of any run). When several match, only the newest job's batch is taken (a sharded
+// create makes one batch; a replica-set create one job). Empty: the listing proves the create did
+// not happen.
+std::vector<atlas::restore_job> pick_created_jobs(
+    std::vector<atlas::restore_job> listed,
+    const atlas::create_restore_job_request& request,
+    sys_time not_before,
+    const std::function<bool(const std::string& job_id)>& owned);
 
 // The create call's body as stored in the intent (the request's JSON) and back.
 std::string request_body_json(const atlas::create_restore_job_request& request);

@@ -206,3 +206,84 @@ TEST(newest_complete_snapshot, ignores_incomplete_and_undated_ones) {
 
 }  // namespace
 }  // namespace atlas_restored::runs
+
+namespace atlas_restored::runs {
+namespace {
+
+atlas::restore_job listed_job(std::string id,
+                              std::string snapshot,
+                              sys_time created,
+                              std::optional<std::string> batch = std::nullopt,
+                              std::string method = "HTTP") {
+    atlas::restore_job j;
+    j.id = std::move(id);
+    j.snapshot_id = std::move(snapshot);
+    j.created = format_iso8601(created);
+    j.batch_id = std::move(batch);
+    j.delivery_info.method_name = std::move(method);
+    j.status_name = "IN_PROGRESS";
+    return j;
+}
+
+atlas::create_restore_job_request http_request(std::string snapshot) {
+    atlas::create_restore_job_request r;
+    r.snapshot_id = std::move(snapshot);
+    r.delivery.method_name = "HTTP";
+    return r;
+}
+
+std::vector<std::string> ids(const std::vector<atlas::restore_job>& jobs) {
+    std::vector<std::string> out;
+    for (const auto& j : jobs) {
+        out.push_back(j.id);
+    }
+    return out;
+}
+
+const auto nobody_owns = [](const std::string&) { return false; };
+
+TEST(pick_created_jobs, only_matching_jobs_created_after_the_intent) {
+    const std::vector<atlas::restore_job> listed{
+        listed_job("old", snap_new, now - 10min),
+        listed_job("other-snapshot", snap_old, now + 1s),
+        listed_job("automated", snap_new, now + 1s, std::nullopt, "AUTOMATED_RESTORE"),
+        listed_job("ours", snap_new, now + 2s),
+    };
+    EXPECT_EQ(ids(pick_created_jobs(listed, http_request(snap_new), now, nobody_owns)),
+              std::vector<std::string>{"ours"});
+    EXPECT_TRUE(
+        pick_created_jobs(listed, http_request("5f1b0000000000000000dead"), now, nobody_owns).empty());
+}
+
+TEST(pick_created_jobs, jobs_other_runs_own_are_never_adopted) {
+    const std::vector<atlas::restore_job> listed{
+        listed_job("theirs", snap_new, now + 3s),
+        listed_job("ours", snap_new, now + 2s),
+    };
+    // Without the ownership check the newest (theirs) would win.
+    EXPECT_EQ(ids(pick_created_jobs(listed, http_request(snap_new), now, nobody_owns)),
+              std::vector<std::string>{"theirs"});
+    auto owned = [](const std::string& id) { return id == "theirs"; };
+    EXPECT_EQ(ids(pick_created_jobs(listed, http_request(snap_new), now, owned)),
+              std::vector<std::string>{"ours"});
+    auto all_owned = [](const std::string&) { return true; };
+    EXPECT_TRUE(pick_created_jobs(listed, http_request(snap_new), now, all_owned).empty());
+}
+
+TEST(pick_created_jobs, the_newest_batch_whole) {
+    const std::vector<atlas::restore_job> listed{
+        listed_job("a1", snap_new, now + 1s, "batch-a"),
+        listed_job("a2", snap_new, now + 1s, "batch-a"),
+        listed_job("b1", snap_new, now + 5s, "batch-b"),
+        listed_job("b2", snap_new, now + 5s, "batch-b"),
+        listed_job("b3", snap_new, now + 5s, "batch-b"),
+    };
+    EXPECT_EQ(ids(pick_created_jobs(listed, http_request(snap_new), now, nobody_owns)),
+              (std::vector<std::string>{"b1", "b2", "b3"}));
+    auto b_owned = [](const std::string& id) { return id[0] == 'b'; };
+    EXPECT_EQ(ids(pick_created_jobs(listed, http_request(snap_new), now, b_owned)),
+              (std::vector<std::string>{"a1", "a2"}));
+}
+
+}  // namespace
+}  // namespace atlas_restored::runs

@@ -1,0 +1,420 @@
+// The run engine against the fake Atlas (in-process, TLS, real clock): runs to success and to
+// each failure, one list call per poll for a sharded batch, exactly one create across ambiguous
+// answers and "crashes", on-call precedence, prompt shutdown and resumption.
+
+#include "engine_fixture.hpp"
+#include "runs/report.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace atlas_restored::runs::testing {
+namespace {
+
+using state::run_state::failed;
+using state::run_state::succeeded;
+
+boost::json::object read_json(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return boost::json::parse(text.str()).as_object();
+}
+
+TEST_F(engine_test, a_replica_set_automated_restore_runs_to_success) {
+    make_engine();
+    auto id = eng->start_run(automated("users-drill"), manual());
+    ASSERT_TRUE(id) << id.error().message;
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    EXPECT_EQ(run.state, succeeded) << run.error;
+    EXPECT_TRUE(run.error.empty());
+    EXPECT_EQ(run.trigger, "manual");
+    EXPECT_EQ(run.started_by, "tester");
+    EXPECT_EQ(run.config_digest, "d1g3st");
+    EXPECT_EQ(run.submissions, 1);
+    ASSERT_TRUE(run.snapshot_id);
+    // The newest completed one (the fake lists them oldest first, then one still being taken).
+    const auto ids = world->snapshot_ids(group_id, "users");
+    ASSERT_GE(ids.size(), 2u);
+    EXPECT_EQ(run.snapshot_id, ids[ids.size() - 2]);
+    EXPECT_TRUE(run.snapshot_time);
+    EXPECT_NE(run.restore_point_json.find(*run.snapshot_id), std::string::npos);
+    EXPECT_TRUE(run.submitted_at && run.ready_at && run.finished_at);
+    EXPECT_LE(*run.created_at, *run.submitted_at);
+    EXPECT_LE(*run.submitted_at, *run.ready_at);
+
+    EXPECT_EQ(world->counters().creates, 1u);
+    auto jobs = store->list_jobs(*id).value();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status_name, "FINISHED");
+    auto intent = store->get_intent(*id, 1).value();
+    ASSERT_TRUE(intent);
+    EXPECT_TRUE(intent->resolved);
+    EXPECT_EQ(intent->job_ids, std::vector<std::string>{jobs[0].job_id});
+    // The create call sent what the policy says, with the snapshot resolved at run time.
+    const auto& job = world->jobs().at(jobs[0].job_id);
+    EXPECT_TRUE(job.automated);
+    EXPECT_EQ(job.target_cluster_name, std::optional<std::string>("drill"));
+    EXPECT_EQ(job.snapshot_id, *run.snapshot_id);
+
+    ASSERT_EQ(metrics.finished.size(), 1u);
+    EXPECT_EQ(metrics.finished[0], (std::pair<std::string, std::string>{"users-drill", "succeeded"}));
+    EXPECT_EQ(metrics.drills["users-drill"], 1);
+
+    auto report = read_json(dir / "state" / "reports" / "users-drill" / (*id + ".json"));
+    EXPECT_EQ(report.at("outcome"), "succeeded");
+    EXPECT_EQ(report.at("started_by").at("kind"), "run-now");
+    EXPECT_EQ(report.at("config_digest"), "d1g3st");
+    EXPECT_EQ(report.at("jobs").as_array().size(), 1u);
+    EXPECT_TRUE(report.at("timings_seconds").at("total_rto").is_double());
+    EXPECT_TRUE(report.at("timings_seconds").at("snapshot_age_rpo").is_double());
+    EXPECT_TRUE(eng->summary().active_runs == 0 && eng->summary().queued_runs == 0);
+}
+
+TEST_F(engine_test, a_sharded_batch_is_polled_with_one_list_call_per_interval) {
+    make_engine();
+    auto p = automated("orders-drill", "orders");
+    p.poll_interval = 100ms;
+    auto id = eng->start_run(p, drill());
+    ASSERT_TRUE(id) << id.error().message;
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    ASSERT_EQ(run.state, succeeded) << run.error;
+    ASSERT_TRUE(run.batch_id);
+    auto jobs = store->list_jobs(*id).value();
+    ASSERT_EQ(jobs.size(), 3u);  // two shards and the config server
+    for (const auto& j : jobs) {
+        EXPECT_EQ(j.batch_id, run.batch_id);
+        EXPECT_EQ(j.status_name, "FINISHED");
+    }
+    EXPECT_EQ(route_count(get_route), 0u);  // never one call per job
+    std::vector<std::chrono::steady_clock::time_point> polls;
+    for (const auto& [at, what] : seen) {
+        if (what.rfind("GET /api/atlas/v2/groups/", 0) == 0 &&
+            what.find("/restoreJobs?") != std::string::npos) {
+            EXPECT_NE(what.find("batchId=" + *run.batch_id), std::string::npos) << what;
+            polls.push_back(at);
+        }
+    }
+    EXPECT_EQ(route_count(list_route), polls.size());
+    ASSERT_GE(polls.size(), 3u);  // the jobs take 400 ms; the interval is 100 ms
+    EXPECT_LE(polls.size(), 8u);
+    for (std::size_t i = 1; i < polls.size(); ++i) {
+        EXPECT_GE(polls[i] - polls[i - 1], 95ms) << "poll " << i;
+    }
+}
+
+TEST_F(engine_test, a_broken_job_fails_the_run_with_job_broken) {
+    add_fault(R"({"kind":"job_broken"})");
+    make_engine();
+    auto id = eng->start_run(automated("users-drill"), manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    EXPECT_EQ(run.state, failed);
+    EXPECT_EQ(run.error.rfind("job_broken: ", 0), 0u) << run.error;
+    ASSERT_TRUE(run.finished_at);
+    EXPECT_EQ(metrics.finished.back().second, "job_broken");
+    EXPECT_EQ(metrics.drills.count("users-drill"), 0u);
+    auto report = read_json(dir / "state" / "reports" / "users-drill" / (*id + ".json"));
+    EXPECT_EQ(report.at("outcome"), "failed");
+    EXPECT_EQ(report.at("reason"), "job_broken");
+}
+
+TEST_F(engine_test, a_killed_job_and_a_failed_delivery_have_their_reasons) {
+    add_fault(R"([{"kind":"job_killed"},{"kind":"delivery_failed"}])");
+    make_engine();
+    auto killed = eng->start_run(automated("a"), manual());
+    ASSERT_TRUE(killed);
+    ASSERT_TRUE(run_until([&] { return finished(*killed); }));
+    auto second = eng->start_run(automated("b"), manual());
+    ASSERT_TRUE(second);
+    ASSERT_TRUE(run_until([&] { return finished(*second); }));
+    EXPECT_EQ(run_of(*killed).error.rfind("job_killed: ", 0), 0u) << run_of(*killed).error;
+    EXPECT_EQ(run_of(*second).error.rfind("delivery_failed: ", 0), 0u) << run_of(*second).error;
+}
+
+class slow_engine_test : public engine_test {
+  protected:
+    std::chrono::milliseconds job_duration() override { return 60s; }
+};
+
+TEST_F(slow_engine_test, the_deadline_fails_a_run_still_waiting) {
+    make_engine();
+    auto p = automated("users-drill");
+    p.deadline = 700ms;
+    p.poll_interval = 100ms;
+    const auto started = std::chrono::steady_clock::now();
+    auto id = eng->start_run(p, manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto took = std::chrono::steady_clock::now() - started;
+    const auto run = run_of(*id);
+    EXPECT_EQ(run.state, failed);
+    EXPECT_EQ(run.error.rfind("deadline_exceeded: ", 0), 0u) << run.error;
+    EXPECT_GE(took, 650ms);
+    EXPECT_LT(took, 3s);
+    EXPECT_EQ(store->list_jobs(*id).value().size(), 1u);  // the job is kept for the record
+}
+
+TEST_F(engine_test, an_ambiguous_create_is_reconciled_to_exactly_one_job) {
+    // The fake creates the job, then drops the connection without an answer.
+    add_fault(R"({"kind":"ambiguous_create"})");
+    make_engine();
+    auto id = eng->start_run(automated("users-drill"), manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    EXPECT_EQ(run.state, succeeded) << run.error;
+    EXPECT_EQ(world->counters().creates, 1u);
+    EXPECT_EQ(world->counters().jobs_created, 1u);
+    EXPECT_EQ(route_count(create_route), 1u);
+    EXPECT_GE(api->stats().reconciliations, 1u);
+    auto jobs = store->list_jobs(*id).value();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_TRUE(world->jobs().contains(jobs[0].job_id));
+}
+
+TEST_F(engine_test, an_engine_lost_after_the_intent_and_before_the_create_submits_once_on_resume) {
+    auto o = options();
+    o.crash_point = [](std::string_view point, const std::string&) { return point == "intent_recorded"; };
+    make_engine(o);
+    auto id = eng->start_run(automated("users-drill"), manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return !eng->is_active(*id); }));
+    {
+        const auto run = run_of(*id);
+        EXPECT_EQ(run.state, state::run_state::submitting);
+        auto intent = store->get_intent(*id, 1).value();
+        ASSERT_TRUE(intent);
+        EXPECT_FALSE(intent->resolved);
+        EXPECT_EQ(world->counters().creates, 0u);
+    }
+    eng.reset();  // "SIGKILL"
+    seen.clear();
+    make_engine();  // the restart: resume_unfinished
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    EXPECT_EQ(run_of(*id).state, succeeded) << run_of(*id).error;
+    EXPECT_EQ(world->counters().creates, 1u);
+    EXPECT_EQ(route_count(create_route), 1u);
+    // The restarted engine listed the cluster's jobs before it sent the create.
+    std::size_t first_list = seen.size(), first_post = seen.size();
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        if (first_list == seen.size() && seen[i].second.rfind("GET ", 0) == 0 &&
+            seen[i].second.find("/restoreJobs?") != std::string::npos) {
+            first_list = i;
+        }
+        if (first_post == seen.size() && seen[i].second.rfind("POST ", 0) == 0 &&
+            seen[i].second.find("/restoreJobs") != std::string::npos) {
+            first_post = i;
+        }
+    }
+    ASSERT_LT(first_post, seen.size());
+    EXPECT_LT(first_list, first_post);
+}
+
+TEST_F(engine_test, an_engine_lost_after_the_create_adopts_the_job_on_resume) {
+    auto o = options();
+    o.crash_point = [](std::string_view point, const std::string&) { return point == "create_answered"; };
+    make_engine(o);
+    auto id = eng->start_run(automated("orders-drill", "orders"), manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return !eng->is_active(*id); }));
+    EXPECT_EQ(world->counters().creates, 1u);
+    EXPECT_EQ(store->list_jobs(*id).value().size(), 0u);  // the answer was lost with the process
+    eng.reset();
+    make_engine();
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    EXPECT_EQ(run.state, succeeded) << run.error;
+    EXPECT_EQ(world->counters().creates, 1u);
+    EXPECT_EQ(route_count(create_route), 1u);
+    EXPECT_EQ(store->list_jobs(*id).value().size(), 3u);  // the whole batch was adopted
+    EXPECT_TRUE(run.batch_id);
+}
+
+TEST_F(engine_test, a_run_of_a_removed_policy_finishes_after_a_restart) {
+    auto o = options();
+    o.crash_point = [](std::string_view point, const std::string&) { return point == "jobs_stored"; };
+    cfg.policies.push_back(automated("users-drill"));
+    make_engine(o);
+    auto id = eng->start_run(cfg.policies[0], manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return !eng->is_active(*id); }));
+    EXPECT_EQ(run_of(*id).state, state::run_state::waiting);
+    eng.reset();
+    cfg.policies.clear();  // a reload removed the policy while the daemon was down
+    make_engine();
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    EXPECT_EQ(run_of(*id).state, succeeded) << run_of(*id).error;
+    EXPECT_EQ(world->counters().creates, 1u);
+}
+
+TEST_F(engine_test, on_call_runs_take_the_next_slot_before_drills) {
+    cfg.max_concurrent_runs = 1;
+    make_engine();
+    auto d1 = eng->start_run(automated("d1"), drill());
+    auto d2 = eng->start_run(automated("d2"), drill());
+    auto oncall = eng->start_run(automated("incident"), trigger("INC-4312"));
+    ASSERT_TRUE(d1 && d2 && oncall);
+    EXPECT_TRUE(eng->is_active(*d1));
+    EXPECT_TRUE(eng->is_queued(*d2));
+    EXPECT_TRUE(eng->is_queued(*oncall));
+    EXPECT_EQ(eng->summary().queued_runs, 2);
+    int most_active = 0;
+    ASSERT_TRUE(run_until([&] { return finished(*d1) && finished(*d2) && finished(*oncall); },
+                          test_guard,
+                          [&] { most_active = std::max(most_active, eng->summary().active_runs); }));
+    EXPECT_EQ(most_active, 1);
+    EXPECT_EQ(metrics.max_active, 1);
+    const auto a = run_of(*d1), b = run_of(*d2), t = run_of(*oncall);
+    EXPECT_EQ(t.state, succeeded);
+    EXPECT_EQ(t.trigger, "INC-4312");
+    ASSERT_TRUE(a.submitted_at && b.submitted_at && t.submitted_at);
+    EXPECT_LT(*a.submitted_at, *t.submitted_at);
+    EXPECT_LT(*t.submitted_at, *b.submitted_at);
+    EXPECT_GE(*t.submitted_at, *a.finished_at);  // it waited for the slot, then went first
+}
+
+TEST_F(engine_test, a_trigger_value_runs_once) {
+    make_engine();
+    auto p = automated("incident");
+    auto first = eng->start_run(p, trigger("INC-1"));
+    ASSERT_TRUE(first);
+    auto again = eng->start_run(p, trigger("INC-1"));
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, errc::invalid_input);
+    EXPECT_EQ(store->count_runs().value(), 1);
+    auto other = eng->start_run(p, trigger("INC-2"));
+    EXPECT_TRUE(other);
+    ASSERT_TRUE(run_until([&] { return finished(*first) && finished(*other); }));
+}
+
+TEST_F(engine_test, pre_flight_refuses_a_cluster_that_does_not_exist) {
+    make_engine();
+    auto id = eng->start_run(automated("ghost", "ghost"), manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    EXPECT_EQ(run.state, failed);
+    EXPECT_EQ(run.error.rfind("preflight_failed: ", 0), 0u) << run.error;
+    EXPECT_EQ(world->counters().creates, 0u);
+    EXPECT_FALSE(store->get_intent(*id, 1).value());
+}
+
+TEST_F(engine_test, pre_flight_refuses_a_target_given_only_by_id) {
+    make_engine();
+    auto p = automated("by-id");
+    p.delivery.target_cluster_name.reset();
+    p.delivery.target_cluster_id = "5f1b0000000000000000c1d0";
+    auto id = eng->start_run(p, manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    EXPECT_EQ(run_of(*id).error.rfind("preflight_failed: ", 0), 0u) << run_of(*id).error;
+    EXPECT_EQ(world->counters().creates, 0u);
+}
+
+TEST_F(engine_test, a_refused_create_fails_with_submit_failed) {
+    add_fault(R"({"kind":"status","status":400,"match":"POST */restoreJobs"})");
+    make_engine();
+    auto id = eng->start_run(automated("users-drill"), manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    EXPECT_EQ(run_of(*id).error.rfind("submit_failed: ", 0), 0u)
+        << run_of(*id).error << " / " << run_of(*id).state;
+    EXPECT_EQ(world->counters().creates, 0u);
+}
+
+TEST_F(engine_test, polls_back_off_on_errors_and_honour_retry_after) {
+    make_engine();
+    auto p = automated("users-drill");
+    p.poll_interval = 50ms;
+    auto id = eng->start_run(p, manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return run_of(*id).state == std::string(state::run_state::waiting); }));
+    // The next poll is answered 429 with Retry-After: 1 (the client itself retries a little first).
+    add_fault(R"({"kind":"rate_limit","count":3,"retry_after":1,"match":"GET */restoreJobs/*"})");
+    const auto limited_at = std::chrono::steady_clock::now();
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    EXPECT_EQ(run_of(*id).state, succeeded) << run_of(*id).error;
+    EXPECT_GE(metrics.retries, 1);
+    // After the last 429, nothing was polled for at least the second Retry-After asked for.
+    std::optional<std::chrono::steady_clock::time_point> after;
+    for (const auto& [at, what] : seen) {
+        if (at > limited_at && what.find("/restoreJobs/") != std::string::npos) {
+            after = at;
+        }
+    }
+    ASSERT_TRUE(after);
+    EXPECT_GE(*after - limited_at, 1s);
+}
+
+TEST_F(slow_engine_test, shutdown_is_prompt_and_the_run_resumes_without_a_second_create) {
+    make_engine();
+    auto p = automated("users-drill");
+    p.poll_interval = 30s;
+    auto id = eng->start_run(p, manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return run_of(*id).state == std::string(state::run_state::waiting); }));
+    bool stopped = false;
+    const auto asked = std::chrono::steady_clock::now();
+    asio::co_spawn(io, eng->shutdown(), [&](std::exception_ptr) { stopped = true; });
+    ASSERT_TRUE(run_until([&] { return stopped; }, 5s));
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
+    EXPECT_EQ(run_of(*id).state, state::run_state::waiting);
+    EXPECT_EQ(eng->summary().active_runs, 0);
+    auto refused = eng->start_run(p, manual());
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::cancelled);
+
+    eng.reset();
+    make_engine();
+    EXPECT_TRUE(eng->is_active(*id));
+    ASSERT_TRUE(run_until([&] { return route_count(get_route) >= 2; }, 5s));  // polled again at once
+    EXPECT_EQ(world->counters().creates, 1u);
+    EXPECT_EQ(run_of(*id).state, state::run_state::waiting);
+}
+
+TEST_F(engine_test, an_http_restore_is_downloaded_verified_and_reported) {
+    make_engine();
+    auto p = http_policy("users-http");
+    p.after_download = config::after_download_settings{{"/bin/sh", "-c", "test -s \"$0\"", "{file}"}, 10s};
+    auto id = eng->start_run(p, drill());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    ASSERT_EQ(run.state, succeeded) << run.error;
+    EXPECT_TRUE(run.downloaded_at);
+    auto files = store->list_files(*id).value();
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_TRUE(files[0].verified);
+    EXPECT_EQ(files[0].bytes_done, 64 * 1024);
+    const auto path = dir / "downloads" / "users-http" / *id / files[0].file_name;
+    EXPECT_TRUE(std::filesystem::exists(path)) << path;
+    auto report = read_json(dir / "state" / "reports" / "users-http" / (*id + ".json"));
+    ASSERT_EQ(report.at("files").as_array().size(), 1u);
+    EXPECT_EQ(report.at("files").at(0).at("verified"), true);
+    EXPECT_EQ(report.at("files").at(0).at("sha1").as_string(), files[0].sha1_actual.value_or(""));
+    EXPECT_TRUE(report.at("timings_seconds").at("to_download_complete").is_double());
+    // Nothing in the database or the report carries the link or its key.
+    const auto text = boost::json::serialize(report);
+    EXPECT_EQ(text.find("/backup/restore"), std::string::npos);
+    EXPECT_EQ(text.find("authValue"), std::string::npos);
+}
+
+TEST_F(engine_test, a_failing_after_download_command_fails_the_run) {
+    make_engine();
+    auto p = http_policy("users-http");
+    p.after_download = config::after_download_settings{{"/bin/sh", "-c", "echo bad archive; exit 3"}, 10s};
+    auto id = eng->start_run(p, drill());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    EXPECT_EQ(run.state, failed);
+    EXPECT_EQ(run.error.rfind("after_download_failed: ", 0), 0u) << run.error;
+    EXPECT_NE(run.error.find("bad archive"), std::string::npos) << run.error;
+}
+
+}  // namespace
+}  // namespace atlas_restored::runs::testing
