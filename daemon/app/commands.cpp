@@ -1,6 +1,7 @@
 #include "app/commands.hpp"
 
 #include "app/control_socket.hpp"
+#include "app/dry_run.hpp"
 #include "app/notify.hpp"
 #include "app/service.hpp"
 #include "app/status.hpp"
@@ -136,10 +137,25 @@ CLI::App* add_run_now_command(CLI::App& app, run_now_options& o) {
     cmd->add_option(
         "--state-dir", o.state_dir, "The running daemon's state directory, if not the configuration's");
     cmd->add_option("POLICY", o.policy, "The policy to run")->required();
+    cmd->add_flag(
+        "--dry-run",
+        o.dry_run,
+        "Validate, resolve latest_snapshot, run the pre-flight and print the request; send nothing");
     return cmd;
 }
 
 int run_run_now(const run_now_options& options, std::ostream& out, std::ostream& err) {
+    if (options.dry_run) {
+        auto loaded = config::load_configuration(options.config_file);
+        if (!loaded) {
+            for (const auto& p : loaded.error()) {
+                err << config::format_problem(p) << "\n";
+            }
+            err << options.config_file << ": configuration is invalid\n";
+            return cli::exit_failure;
+        }
+        return run_dry_run(*loaded, options.policy, out, err);
+    }
     auto located = locate_state(options.config_file, options.state_dir, err);
     control_request request;
     request.command = "run-now";

@@ -36,6 +36,7 @@ struct run_now_options {
     std::string config_file = default_config_file;
     std::string policy;
     std::optional<std::string> state_dir;
+    bool dry_run = false;  // no daemon needed: pre-flight and print the request (app/dry_run.hpp)
 };
 CLI::App* add_run_now_command(CLI::App& app, run_now_options& options);
 // Prints the new run's id on `out`; 1 if the daemon is not running or refuses (unknown policy).
