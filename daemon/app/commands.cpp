@@ -10,6 +10,7 @@
 #include "config/loader.hpp"
 
 #include <CLI/CLI.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <ostream>
@@ -40,6 +41,21 @@ struct located_state {
     std::optional<config::configuration> configuration;
 };
 
+// When the file does not load as a configuration (a mistake mid-edit), its state_dir: is usually
+// still readable: look for it before falling back to the default.
+std::optional<std::filesystem::path> best_effort_state_dir(const std::string& config_file) {
+    try {
+        const auto root = YAML::LoadFile(config_file);
+        const auto node = root["state_dir"];
+        if (node && node.IsScalar() && !node.Scalar().empty() && node.Scalar().front() == '/') {
+            return std::filesystem::path(node.Scalar());
+        }
+    } catch (const std::exception&) {
+        // Not even YAML: the default it is.
+    }
+    return std::nullopt;
+}
+
 located_state locate_state(const std::string& config_file,
                            const std::optional<std::string>& state_dir_override,
                            std::ostream& err) {
@@ -54,7 +70,7 @@ located_state locate_state(const std::string& config_file,
             << (problems.size() == 1 ? "" : "s")
             << "; `atlas-restored check` lists them; first: " << config::format_problem(problems.front())
             << ")\n";
-        out.state_dir = config::configuration{}.state_dir;
+        out.state_dir = best_effort_state_dir(config_file).value_or(config::configuration{}.state_dir);
     }
     if (state_dir_override) {
         out.state_dir = *state_dir_override;
