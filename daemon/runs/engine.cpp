@@ -27,9 +27,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
+#include <unistd.h>
 
 namespace atlas_restored::runs {
 namespace asio = boost::asio;
@@ -43,6 +46,8 @@ std::shared_ptr<spdlog::logger> engine_log() {
     static auto logger = module_logger("runs");
     return logger;
 }
+
+constexpr const char* kill_at_variable = "ATLAS_RESTORED_TEST_KILL_AT";
 
 std::int64_t now_millis() {
     return to_unix_millis(system_clock::now());
@@ -173,7 +178,18 @@ struct engine::impl : std::enable_shared_from_this<impl> {
     int downloads = 0;
     bool stopping = false;
     bool detached = false;  // the engine object is gone: never touch store or metrics again
-    std::shared_ptr<asio::steady_timer> idle;  // shutdown() waits on it
+    std::shared_ptr<asio::steady_timer> idle;   // shutdown() waits on it
+    std::set<std::string> submitting_clusters;  // "group/cluster" with a run listing or creating
+
+    // Releases a cluster when the submitting step ends, however it ends.
+    struct cluster_claim {
+        impl* owner;
+        std::string key;
+        cluster_claim(impl* o, std::string k) : owner(o), key(std::move(k)) {}
+        cluster_claim(const cluster_claim&) = delete;
+        cluster_claim& operator=(const cluster_claim&) = delete;
+        ~cluster_claim() { owner->submitting_clusters.erase(key); }
+    };
     std::mt19937_64 random{std::random_device{}()};
 
     impl(asio::any_io_executor ex,
@@ -195,6 +211,12 @@ struct engine::impl : std::enable_shared_from_this<impl> {
         if (options.crash_point && options.crash_point(point, ctx.id)) {
             ctx.log->warn("abandoned at {} (test crash point)", point);
             ctx.abandoned = true;
+        }
+        // For the daemon's end-to-end tests: a real SIGKILL at a precise point of a run.
+        if (const char* at = std::getenv(kill_at_variable); at != nullptr && point == at) {
+            ctx.log->warn("{}={}: killing the process (test)", kill_at_variable, at);
+            spdlog::default_logger()->flush();
+            ::kill(::getpid(), SIGKILL);
         }
         return ctx.abandoned;
     }
@@ -709,6 +731,15 @@ struct engine::impl : std::enable_shared_from_this<impl> {
             commit(*ctx, next);
             co_return;
         }
+        // One run at a time lists and creates on a cluster: two runs of one policy send the same
+        // request, and a listing must never hand one of them the other's job before it is stored.
+        const auto cluster_key = ctx->policy.group_id + "/" + ctx->policy.cluster;
+        if (submitting_clusters.contains(cluster_key)) {
+            co_await pause(ctx, milliseconds{50});
+            co_return;
+        }
+        submitting_clusters.insert(cluster_key);
+        cluster_claim claim{this, cluster_key};
         auto request = parse_request_body_json((*intent)->request_body_json);
         if (!request) {
             finish(*ctx,

@@ -60,7 +60,9 @@ struct engine_options {
     // For tests of crash safety: called at named points of a run ("intent_recorded": the intent is
     // committed, the create not sent; "create_answered": the create call returned, its jobs not yet
     // stored; "jobs_stored"; "ready"; "downloaded"). Returning true abandons the run right there, as a
-    // SIGKILL would: nothing more is sent or written for it by this engine.
+    // SIGKILL would: nothing more is sent or written for it by this engine. The daemon's end-to-end
+    // tests get the real thing: with ATLAS_RESTORED_TEST_KILL_AT=<point> in its environment the
+    // process sends itself SIGKILL when a run reaches that point.
     std::function<bool(std::string_view point, const std::string& run_id)> crash_point;
 };
 

@@ -416,5 +416,120 @@ TEST_F(engine_test, a_failing_after_download_command_fails_the_run) {
     EXPECT_NE(run.error.find("bad archive"), std::string::npos) << run.error;
 }
 
+TEST_F(engine_test, an_expired_link_fails_the_run_or_is_resubmitted_when_the_policy_says_so) {
+    // The created job's link expires the moment the job finishes: EXPIRED instead of READY.
+    add_fault(R"({"kind":"expire_link","match":"POST */restoreJobs"})");
+    make_engine();
+    auto strict = eng->start_run(http_policy("strict"), manual());
+    ASSERT_TRUE(strict);
+    ASSERT_TRUE(run_until([&] { return finished(*strict); }));
+    EXPECT_EQ(run_of(*strict).error.rfind("link_expired: ", 0), 0u) << run_of(*strict).error;
+    EXPECT_EQ(world->counters().creates, 1u);
+
+    add_fault(R"({"kind":"expire_link","match":"POST */restoreJobs"})");
+    auto p = http_policy("lenient");
+    p.resubmit_on_expiry = true;
+    auto lenient = eng->start_run(p, manual());
+    ASSERT_TRUE(lenient);
+    ASSERT_TRUE(run_until([&] { return finished(*lenient); }));
+    const auto run = run_of(*lenient);
+    EXPECT_EQ(run.state, succeeded) << run.error;
+    EXPECT_EQ(run.submissions, 2);
+    EXPECT_EQ(world->counters().creates, 3u);  // one for `strict`, two for `lenient`
+    auto intents = store->list_intents(*lenient).value();
+    ASSERT_EQ(intents.size(), 2u);
+    EXPECT_TRUE(intents[0].resolved && intents[1].resolved);
+    EXPECT_EQ(intents[0].request_body_json, intents[1].request_body_json);
+    auto jobs = store->list_jobs(*lenient).value();
+    ASSERT_EQ(jobs.size(), 2u);
+    EXPECT_EQ(jobs[0].submission_no, 1);
+    EXPECT_EQ(jobs[0].delivery_status, std::optional<std::string>("EXPIRED"));
+    EXPECT_EQ(jobs[1].submission_no, 2);
+    auto files = store->list_files(*lenient).value();
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(files[0].job_id, jobs[1].job_id);
+    EXPECT_TRUE(files[0].verified);
+}
+
+TEST_F(engine_test, every_run_of_a_project_shares_its_rate_limit) {
+    cfg.atlas.requests_per_minute = 4;  // a bucket of 4 calls, then one every 15 s
+    make_engine();
+    auto a = eng->start_run(automated("a", "users"), manual());
+    auto b = eng->start_run(automated("b", "orders"), manual());  // another cluster, the same project
+    ASSERT_TRUE(a && b);
+    io.restart();
+    io.run_for(1500ms);
+    std::size_t api_calls = 0;
+    for (const auto& [at, what] : seen) {
+        api_calls += what.find(" /api/atlas/v2/") != std::string::npos ? 1 : 0;
+    }
+    EXPECT_EQ(api_calls, 4u);  // two snapshot listings and two creates, then the bucket is empty
+    EXPECT_EQ(world->counters().creates, 2u);
+    EXPECT_EQ(run_of(*a).state, state::run_state::waiting);
+    EXPECT_EQ(run_of(*b).state, state::run_state::waiting);
+    bool stopped = false;
+    asio::co_spawn(io, eng->shutdown(), [&](std::exception_ptr) { stopped = true; });
+    ASSERT_TRUE(run_until([&] { return stopped; }, 5s));
+}
+
+TEST_F(engine_test, a_reload_that_adds_slots_starts_queued_runs) {
+    cfg.max_concurrent_runs = 1;
+    make_engine();
+    auto a = eng->start_run(automated("a"), drill());
+    auto b = eng->start_run(automated("b"), drill());
+    ASSERT_TRUE(a && b);
+    EXPECT_TRUE(eng->is_queued(*b));
+    cfg.max_concurrent_runs = 2;
+    eng->configuration_changed(cfg, "new-digest");
+    EXPECT_TRUE(eng->is_active(*b));
+    auto c = eng->start_run(automated("c"), drill());
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(eng->is_queued(*c));
+    ASSERT_TRUE(run_until([&] { return finished(*a) && finished(*b) && finished(*c); }));
+    EXPECT_EQ(run_of(*a).config_digest, "d1g3st");
+    EXPECT_EQ(run_of(*c).config_digest, "new-digest");
+    EXPECT_EQ(metrics.max_active, 2);
+}
+
+TEST_F(slow_engine_test, shutdown_cancels_a_call_in_flight) {
+    make_engine();
+    auto id = eng->start_run(automated("users-drill"), manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return run_of(*id).state == std::string(state::run_state::waiting); }));
+    // The next poll gets no answer for 20 s.
+    add_fault(R"({"kind":"stall","delay_ms":20000,"match":"GET */restoreJobs/*"})");
+    const auto stalled_from = seen.size();
+    ASSERT_TRUE(run_until([&] { return seen.size() > stalled_from; }, 5s));
+    io.restart();
+    io.run_for(50ms);
+    bool stopped = false;
+    const auto asked = std::chrono::steady_clock::now();
+    asio::co_spawn(io, eng->shutdown(), [&](std::exception_ptr) { stopped = true; });
+    ASSERT_TRUE(run_until([&] { return stopped; }, 10s));
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
+    EXPECT_EQ(run_of(*id).state, state::run_state::waiting);
+    EXPECT_TRUE(run_of(*id).error.empty());
+}
+
+TEST_F(engine_test, two_runs_of_one_policy_at_once_each_get_their_own_job) {
+    // Both send the same request and both creates are ambiguous: each listing shows two matching
+    // jobs, and neither run may adopt the other's.
+    add_fault(R"({"kind":"ambiguous_create","count":2})");
+    make_engine();
+    auto p = automated("users-drill");
+    auto a = eng->start_run(p, drill());
+    auto b = eng->start_run(p, trigger("INC-9"));
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(run_until([&] { return finished(*a) && finished(*b); }));
+    EXPECT_EQ(run_of(*a).state, succeeded) << run_of(*a).error;
+    EXPECT_EQ(run_of(*b).state, succeeded) << run_of(*b).error;
+    EXPECT_EQ(world->counters().creates, 2u);
+    auto ja = store->list_jobs(*a).value();
+    auto jb = store->list_jobs(*b).value();
+    ASSERT_EQ(ja.size(), 1u);
+    ASSERT_EQ(jb.size(), 1u);
+    EXPECT_NE(ja[0].job_id, jb[0].job_id);
+}
+
 }  // namespace
 }  // namespace atlas_restored::runs::testing
