@@ -8,6 +8,8 @@
 #include "config/describe.hpp"
 #include "config/loader.hpp"
 #include "config/secrets.hpp"
+#include "http/client.hpp"
+#include "http/message.hpp"
 #include "metrics/endpoint.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/prometheus.hpp"
@@ -168,6 +170,9 @@ class service {
     result<std::vector<std::pair<std::string, client_slot>>> build_changed_clients(
         const config::configuration& c);
     void install_clients(std::vector<std::pair<std::string, client_slot>> fresh);
+    result<atlas::client> make_daemon_client(const config::atlas_settings& settings,
+                                             const config::retry_settings& retry,
+                                             const std::string& secret);
     atlas::client* client_for(const config::policy& p);
 
     // --- when runs start
@@ -244,7 +249,7 @@ result<std::vector<std::pair<std::string, client_slot>>> service::build_changed_
         if (existing != clients_.end() && existing->second.fingerprint == fingerprint) {
             continue;
         }
-        auto client = cli::make_atlas_client(io_.get_executor(), *settings, c.retry, env);
+        auto client = make_daemon_client(*settings, c.retry, secret);
         if (!client) {
             auto e = client.error();
             e.message = (name.empty() ? std::string("atlas") : "profile " + name) + ": " + e.message;
@@ -254,6 +259,45 @@ result<std::vector<std::pair<std::string, client_slot>>> service::build_changed_
             name, client_slot{std::move(fingerprint), std::make_unique<atlas::client>(std::move(*client))});
     }
     return fresh;
+}
+
+result<atlas::client> service::make_daemon_client(const config::atlas_settings& settings,
+                                                  const config::retry_settings& retry,
+                                                  const std::string& secret) {
+    // As cli::make_atlas_client, plus the transport's on_response hook so every Atlas answer is
+    // counted in atlas_restored_http_requests_total (the recorder is thread-safe).
+    auto base = http::parse_https_url(settings.base_url);
+    if (!base) {
+        auto e = base.error();
+        e.message = "atlas.base_url: " + e.message;
+        return e;
+    }
+    atlas::credentials creds;
+    if (settings.auth.service_account) {
+        creds.type = atlas::credentials::kind::service_account;
+        creds.id = settings.auth.service_account->client_id;
+    } else if (settings.auth.api_key) {
+        creds.type = atlas::credentials::kind::api_key;
+        creds.id = settings.auth.api_key->public_key;
+    } else {
+        return make_error(errc::invalid_input, "atlas.auth: no service_account or api_key configured");
+    }
+    creds.secret = secret;
+    http::client_options transport_options;
+    transport_options.ca_file = settings.ca_file;
+    transport_options.request_timeout = settings.request_timeout;
+    transport_options.user_agent = std::string("atlas-restored/") + ATLAS_RESTORED_VERSION;
+    transport_options.on_response = [&recorder = metrics_](int status) { recorder.http_response(status); };
+    auto transport = http::https_client::create(io_.get_executor(), transport_options);
+    if (!transport) {
+        return transport.error();
+    }
+    atlas::client_settings client_settings;
+    client_settings.api = base->where;
+    client_settings.api_options.api_version = settings.api_version;
+    client_settings.auth = std::move(creds);
+    client_settings.retry = cli::to_retry_policy(retry);
+    return atlas::client(std::move(*transport), std::move(client_settings));
 }
 
 void service::install_clients(std::vector<std::pair<std::string, client_slot>> fresh) {

@@ -1,0 +1,119 @@
+// The daemon's /metrics and /healthz on metrics_listen (issue 5 §4), scraped after a run and after
+// a refused reload.
+
+#include "daemon_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace atlas_restored::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::uint16_t free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// One plain-HTTP GET on 127.0.0.1: status line + body ("" when nothing answers).
+std::string http_get(std::uint16_t port, const std::string& path) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+        ::close(fd);
+        return {};
+    }
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string answer;
+    char buffer[4096];
+    for (;;) {
+        const auto n = ::recv(fd, buffer, sizeof(buffer), 0);
+        if (n <= 0) {
+            break;
+        }
+        answer.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return answer;
+}
+
+TEST(DaemonMetrics, ScrapedAfterARunAndAfterARefusedReload) {
+    temp_dir dir{"daemon-metrics"};
+    fake_atlas_server fake(dir.path(), {"--job-seconds", "1"});
+    config_options options;
+    options.policies_yaml = http_policy("oncall", "rs0", "    trigger: INC-55\n") +
+                            http_policy("weekly", "rs0", "    schedule: \"0 3 * * SUN\"\n");
+    const auto config = write_config(dir.path(), fake, options);
+    const auto port = free_port();
+    auto yaml = read_file(config);
+    const auto at = yaml.find("metrics_listen: off");
+    ASSERT_NE(at, std::string::npos);
+    yaml.replace(at, 19, "metrics_listen: 127.0.0.1:" + std::to_string(port));
+    write_file(config, yaml);
+
+    daemon_process daemon(dir.path(), config);
+    ASSERT_TRUE(daemon.wait_started()) << daemon.log();
+    const auto runs = wait_for_final_runs(config, "oncall", 1);
+    ASSERT_EQ(runs.size(), 1u);
+    ASSERT_EQ(str(runs[0].at("state")), "succeeded") << daemon.log();
+
+    const auto health = http_get(port, "/healthz");
+    EXPECT_EQ(health.rfind("HTTP/1.1 200", 0), 0u) << health;
+    std::string metrics;
+    // The outcome is counted as the run finishes: allow the scrape to catch up.
+    EXPECT_TRUE(eventually(
+        [&] {
+            metrics = http_get(port, "/metrics");
+            return metrics.find("atlas_restored_runs_total{policy=\"oncall\",outcome=\"succeeded\"} 1") !=
+                   std::string::npos;
+        },
+        10s))
+        << metrics;
+    EXPECT_EQ(metrics.rfind("HTTP/1.1 200", 0), 0u);
+    EXPECT_NE(metrics.find("# TYPE atlas_restored_runs_total counter"), std::string::npos);
+    EXPECT_NE(metrics.find("atlas_restored_config_last_reload_successful 1"), std::string::npos) << metrics;
+    // Atlas API answers are counted too, not only downloads: token, snapshots, create, polls.
+    const std::string ok_line = "atlas_restored_http_requests_total{code_class=\"2xx\"} ";
+    const auto ok_at = metrics.find(ok_line);
+    ASSERT_NE(ok_at, std::string::npos) << metrics;
+    EXPECT_GE(std::stod(metrics.substr(ok_at + ok_line.size())), 4.0) << metrics;
+    // The dead-man's switch threshold of the scheduled policy: a week + deadline.
+    EXPECT_NE(metrics.find("atlas_restored_drill_max_age_seconds{policy=\"weekly\"} 605100"),
+              std::string::npos)
+        << metrics;
+
+    write_file(config, yaml + "  - name: [broken\n");
+    daemon.signal(SIGHUP);
+    ASSERT_TRUE(daemon.wait_for_log("reload refused")) << daemon.log();
+    EXPECT_TRUE(eventually(
+        [&] {
+            return http_get(port, "/metrics").find("atlas_restored_config_last_reload_successful 0") !=
+                   std::string::npos;
+        },
+        10s));
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(10s), 0);
+    EXPECT_EQ(http_get(port, "/metrics"), "");  // the endpoint went with the daemon
+}
+
+}  // namespace
+}  // namespace atlas_restored::testing
