@@ -39,14 +39,14 @@ struct client_stats {
 // Receives a streamed body through a fixed buffer. on_head is called once before any data;
 // an error from either callback aborts the exchange and closes the connection.
 class body_sink {
-public:
+  public:
     virtual ~body_sink() = default;
     virtual result<void> on_head(const response& head) = 0;
     virtual result<void> on_data(std::span<const char> bytes) = 0;
 };
 
 class https_client {
-public:
+  public:
     // Fails when the CA file cannot be read.
     static result<https_client> create(boost::asio::any_io_executor executor, client_options options);
 
@@ -63,7 +63,7 @@ public:
     client_stats stats() const;
     void close_idle_connections();
 
-private:
+  private:
     struct impl;
     explicit https_client(std::shared_ptr<impl> impl);
     std::shared_ptr<impl> impl_;
