@@ -504,6 +504,9 @@ struct engine::impl : std::enable_shared_from_this<impl> {
     }
 
     void write_report_of(const state::run_record& run, spdlog::logger* log) {
+        if (options.reports_dir.empty()) {
+            return;  // reports are off (commands and tests that do not set a state directory)
+        }
         auto jobs = store.list_jobs(run.id);
         auto files = store.list_files(run.id);
         if (!jobs || !files) {

@@ -43,7 +43,7 @@ using client_for_policy = std::function<atlas::client*(const config::policy&)>;
 struct engine_options {
     int max_concurrent_runs = 4;
     std::filesystem::path download_dir;
-    std::filesystem::path reports_dir;  // state_dir/reports
+    std::filesystem::path reports_dir;  // state_dir/reports; empty: no reports are written
     std::string config_digest;          // SHA-256 of the effective configuration in force
 
     // Added by the engine (defaults fit the daemon):

@@ -531,5 +531,45 @@ TEST_F(engine_test, two_runs_of_one_policy_at_once_each_get_their_own_job) {
     EXPECT_NE(ja[0].job_id, jb[0].job_id);
 }
 
+TEST_F(engine_test, a_run_that_finished_just_before_a_crash_gets_its_report_at_the_next_start) {
+    state::run_record run;
+    run.id = "r-20261128-030000-abcdef";
+    run.policy = "users-drill";
+    run.trigger = "schedule";
+    run.state = state::run_state::failed;
+    run.error = "job_killed: restore job x was KILLED in Atlas";
+    run.group_id = group_id;
+    run.cluster = "users";
+    run.method = "AUTOMATED_RESTORE";
+    run.restore_point_json = "{}";
+    run.config_digest = "old";
+    run.created_at = 1'764'298'800'000;
+    run.finished_at = 1'764'299'000'000;
+    ASSERT_TRUE(store->insert_run(run));
+    const auto path = dir / "state" / "reports" / "users-drill" / (run.id + ".json");
+    ASSERT_FALSE(std::filesystem::exists(path));
+    make_engine();
+    ASSERT_TRUE(std::filesystem::exists(path));
+    EXPECT_EQ(read_json(path).at("reason"), "job_killed");
+    EXPECT_FALSE(eng->is_active(run.id));
+}
+
+TEST_F(engine_test, a_file_that_never_matches_its_hash_fails_with_sha1_mismatch) {
+    add_fault(R"({"kind":"wrong_hash","count":5})");
+    make_engine();
+    auto p = http_policy("users-http");
+    p.delivery.max_downloads = 1;
+    auto id = eng->start_run(p, drill());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    const auto run = run_of(*id);
+    EXPECT_EQ(run.state, failed);
+    EXPECT_EQ(run.error.rfind("sha1_mismatch: ", 0), 0u) << run.error;
+    EXPECT_EQ(metrics.finished.back().second, "sha1_mismatch");
+    auto files = store->list_files(*id).value();
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_FALSE(files[0].verified);
+}
+
 }  // namespace
 }  // namespace atlas_restored::runs::testing
