@@ -8,12 +8,14 @@
 #include "cli/exit_codes.hpp"
 #include "cli/output.hpp"
 #include "config/loader.hpp"
+#include "util/time.hpp"
 
 #include <CLI/CLI.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <ostream>
+#include <thread>
 #include <unistd.h>
 
 namespace atlas_restored::app {
@@ -86,41 +88,20 @@ CLI::App* add_status_command(CLI::App& app, status_options& o) {
     cmd->add_option("--config", o.config_file, "Configuration file");
     cmd->add_flag("--json", o.json, "One JSON document {\"runs\": [...], \"policies\": [...]}");
     cmd->add_option("--state-dir", o.state_dir, "Read this state directory instead of the configuration's");
+    cmd->add_flag(
+        "--watch", o.watch, "Keep showing it: redrawn on a terminal, a new block on each change when piped");
+    cmd->add_option("--interval", o.interval_seconds, "Seconds between two looks with --watch (default 2)")
+        ->check(CLI::Range(0.1, 3600.0));
     return cmd;
 }
 
-int run_status(const status_options& options, std::ostream& out, std::ostream& err) {
-    const auto now = std::chrono::system_clock::now();
-    auto located = locate_state(options.config_file, options.state_dir, err);
-    if (!located.configuration) {
-        err << "warning: showing the runs in " << located.state_dir.string() << " without policies\n";
-    }
-    status_snapshot snapshot;
-    auto store = state::store::open_read_only(located.state_dir);
-    if (!store) {
-        if (store.error().code != errc::not_found) {
-            err << to_string(store.error()) << "\n";
-            return cli::exit_failure;
-        }
-        err << store.error().message << "\n";
-    } else {
-        auto read = read_status(*store);
-        if (!read) {
-            err << to_string(read.error()) << "\n";
-            return cli::exit_failure;
-        }
-        snapshot = std::move(*read);
-    }
-    const config::configuration* configuration = located.configuration ? &*located.configuration : nullptr;
-    if (options.json) {
-        out << cli::to_json_text(status_document(snapshot, configuration, now), false) << "\n";
-        return cli::exit_ok;
-    }
+namespace {
+
+daemon_liveness ask_daemon(const std::filesystem::path& state_dir) {
     daemon_liveness daemon;
     control_request ping;
     ping.command = "ping";
-    auto answer =
-        send_control_request(located.state_dir / control_socket_name, ping, std::chrono::seconds(3));
+    auto answer = send_control_request(state_dir / control_socket_name, ping, std::chrono::seconds(3));
     if (answer && answer->ok) {
         daemon.running = true;
         const auto& x = answer->extra;
@@ -143,8 +124,91 @@ int run_status(const status_options& options, std::ostream& out, std::ostream& e
         daemon.detail =
             answer.error().code == errc::not_found ? "no control socket answers" : answer.error().message;
     }
-    out << status_text(snapshot, configuration, daemon, now);
-    return cli::exit_ok;
+    return daemon;
+}
+
+// The database, opened read-only once it exists. nullopt with `missing` set: not created yet.
+struct status_source {
+    std::filesystem::path state_dir;
+    std::optional<state::store> store;
+
+    result<status_snapshot> read(bool& missing) {
+        missing = false;
+        if (!store) {
+            auto opened = state::store::open_read_only(state_dir);
+            if (!opened) {
+                if (opened.error().code == errc::not_found) {
+                    missing = true;
+                    return status_snapshot{};
+                }
+                return opened.error();
+            }
+            store.emplace(std::move(*opened));
+        }
+        return read_status(*store);
+    }
+};
+
+}  // namespace
+
+int run_status(const status_options& options, std::ostream& out, std::ostream& err) {
+    auto located = locate_state(options.config_file, options.state_dir, err);
+    if (!located.configuration) {
+        err << "warning: showing the runs in " << located.state_dir.string() << " without policies\n";
+    }
+    const config::configuration* configuration = located.configuration ? &*located.configuration : nullptr;
+    status_source source{located.state_dir, std::nullopt};
+    bool missing = false;
+    if (!options.watch) {
+        auto snapshot = source.read(missing);
+        if (!snapshot) {
+            err << to_string(snapshot.error()) << "\n";
+            return cli::exit_failure;
+        }
+        if (missing) {
+            err << "no state database in " << located.state_dir.string()
+                << " yet: atlas-restored has not started with this state directory\n";
+        }
+        const auto now = std::chrono::system_clock::now();
+        if (options.json) {
+            out << cli::to_json_text(status_document(*snapshot, configuration, now), false) << "\n";
+        } else {
+            out << status_text(*snapshot, configuration, ask_daemon(located.state_dir), now);
+        }
+        return cli::exit_ok;
+    }
+
+    // --watch: on a terminal the screen is redrawn; piped, a block is printed whenever it changed.
+    const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    const auto interval =
+        std::chrono::milliseconds(static_cast<std::int64_t>(options.interval_seconds * 1000));
+    std::string last;
+    for (;;) {
+        auto snapshot = source.read(missing);
+        if (!snapshot) {
+            err << to_string(snapshot.error()) << "\n";
+            return cli::exit_failure;
+        }
+        const auto now = std::chrono::system_clock::now();
+        std::string text;
+        if (options.json) {
+            text = cli::to_json_text(status_document(*snapshot, configuration, now), false) + "\n";
+        } else {
+            text = status_text(*snapshot, configuration, ask_daemon(located.state_dir), now);
+        }
+        if (terminal) {
+            out << "\x1b[H\x1b[2J" << format_iso8601(now) << "  (every " << options.interval_seconds
+                << " s, Ctrl-C to stop)\n"
+                << text << std::flush;
+        } else if (text != last) {
+            if (!options.json) {
+                out << "--- " << format_iso8601(now) << "\n";
+            }
+            out << text << std::flush;
+        }
+        last = std::move(text);
+        std::this_thread::sleep_for(interval);
+    }
 }
 
 CLI::App* add_run_now_command(CLI::App& app, run_now_options& o) {

@@ -26,6 +26,8 @@ struct status_options {
     bool json = false;
     // Where the database is when the configuration cannot be loaded (or to look at another one).
     std::optional<std::string> state_dir;
+    bool watch = false;  // until interrupted: redraw on a terminal, print changes when piped
+    double interval_seconds = 2.0;
 };
 CLI::App* add_status_command(CLI::App& app, status_options& options);
 // 0 when the database was read (even if the configuration could not be loaded: then runs are
