@@ -122,7 +122,7 @@ map_reader::map_reader(problem_sink& sink,
     ok_ = true;
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& key = it->first;
+        const YAML::Node key = it->first;  // a copy: it->first is a temporary
         if (!key.IsScalar()) {
             sink.add(key.Mark(), path_, "keys must be plain words");
             continue;
