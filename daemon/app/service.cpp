@@ -264,40 +264,12 @@ result<std::vector<std::pair<std::string, client_slot>>> service::build_changed_
 result<atlas::client> service::make_daemon_client(const config::atlas_settings& settings,
                                                   const config::retry_settings& retry,
                                                   const std::string& secret) {
-    // As cli::make_atlas_client, plus the transport's on_response hook so every Atlas answer is
-    // counted in atlas_restored_http_requests_total (the recorder is thread-safe).
-    auto base = http::parse_https_url(settings.base_url);
-    if (!base) {
-        auto e = base.error();
-        e.message = "atlas.base_url: " + e.message;
-        return e;
-    }
-    atlas::credentials creds;
-    if (settings.auth.service_account) {
-        creds.type = atlas::credentials::kind::service_account;
-        creds.id = settings.auth.service_account->client_id;
-    } else if (settings.auth.api_key) {
-        creds.type = atlas::credentials::kind::api_key;
-        creds.id = settings.auth.api_key->public_key;
-    } else {
-        return make_error(errc::invalid_input, "atlas.auth: no service_account or api_key configured");
-    }
-    creds.secret = secret;
-    http::client_options transport_options;
-    transport_options.ca_file = settings.ca_file;
-    transport_options.request_timeout = settings.request_timeout;
-    transport_options.user_agent = std::string("atlas-restored/") + ATLAS_RESTORED_VERSION;
-    transport_options.on_response = [&recorder = metrics_](int status) { recorder.http_response(status); };
-    auto transport = http::https_client::create(io_.get_executor(), transport_options);
-    if (!transport) {
-        return transport.error();
-    }
-    atlas::client_settings client_settings;
-    client_settings.api = base->where;
-    client_settings.api_options.api_version = settings.api_version;
-    client_settings.auth = std::move(creds);
-    client_settings.retry = cli::to_retry_policy(retry);
-    return atlas::client(std::move(*transport), std::move(client_settings));
+    // Every Atlas answer is counted in atlas_restored_http_requests_total (the recorder is
+    // thread-safe).
+    return cli::make_atlas_client(
+        io_.get_executor(), settings, retry, secret, [&recorder = metrics_](int status) {
+            recorder.http_response(status);
+        });
 }
 
 void service::install_clients(std::vector<std::pair<std::string, client_slot>> fresh) {

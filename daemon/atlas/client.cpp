@@ -3,6 +3,7 @@
 #include "atlas/digest.hpp"
 #include "atlas/oauth.hpp"
 #include "atlas/protocol.hpp"
+#include "util/logging.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -22,11 +23,7 @@ constexpr int items_per_page = 500;  // the API's maximum: fewest round trips
 constexpr int max_reauthentications = 2;
 
 std::shared_ptr<spdlog::logger> log() {
-    static auto logger = [] {
-        auto existing = spdlog::get("atlas");
-        return existing ? existing : spdlog::default_logger()->clone("atlas");
-    }();
-    return logger;
+    return module_logger("atlas");
 }
 
 bool is_success(int status) {

@@ -10,9 +10,23 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <functional>
+#include <string>
+
 namespace atlas_restored::cli {
 
 atlas::retry_policy to_retry_policy(const config::retry_settings& retry);
+
+// The secret the auth section names (file, environment or systemd credential).
+result<std::string> read_atlas_secret(const config::atlas_settings& settings, const config::environment& env);
+
+// With the secret already read; `on_response` (optional) sees every HTTP status the transport gets
+// (0: no answer), e.g. for the daemon's http_requests_total.
+result<atlas::client> make_atlas_client(boost::asio::any_io_executor executor,
+                                        const config::atlas_settings& settings,
+                                        const config::retry_settings& retry,
+                                        std::string secret,
+                                        std::function<void(int status)> on_response);
 
 // Fails (errc::invalid_input / io_failed) when the base URL is not https or a secret or the CA file
 // cannot be read; the message names the file or variable, never a secret.

@@ -1,5 +1,7 @@
 #include "http/client.hpp"
 
+#include "util/logging.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -38,15 +40,7 @@ constexpr std::uint32_t response_header_limit = 64 * 1024;
 constexpr std::chrono::seconds max_idle_age{30};
 
 std::shared_ptr<spdlog::logger> logger() {
-    static const std::shared_ptr<spdlog::logger> instance = [] {
-        if (auto existing = spdlog::get("http")) {
-            return existing;
-        }
-        auto created = spdlog::default_logger()->clone("http");
-        spdlog::register_logger(created);
-        return created;
-    }();
-    return instance;
+    return module_logger("http");
 }
 
 struct connection {

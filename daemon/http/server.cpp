@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "util/logging.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -38,15 +40,7 @@ constexpr std::uint32_t request_header_limit = 64 * 1024;
 constexpr std::chrono::seconds close_grace{2};
 
 std::shared_ptr<spdlog::logger> logger() {
-    static const std::shared_ptr<spdlog::logger> instance = [] {
-        if (auto existing = spdlog::get("http")) {
-            return existing;
-        }
-        auto created = spdlog::default_logger()->clone("http");
-        spdlog::register_logger(created);
-        return created;
-    }();
-    return instance;
+    return module_logger("http");
 }
 
 // Closes the TCP connection at once: no close_notify, no draining. What the faults want.
