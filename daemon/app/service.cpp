@@ -198,6 +198,11 @@ class service {
     std::optional<std::string> health_problem() const;
     void probe_database();
     void publish_drill_max_ages();
+    // The dead-man's switch must not read "never" after a restart: the last successful drill of
+    // each policy comes from the state database.
+    void seed_last_drills();
+    // What `check --against-state` compares a new configuration with.
+    void remember_configuration_in_force();
 
     asio::io_context& io_;
     config::configuration config_;
@@ -336,6 +341,8 @@ result<void> service::start() {
     }
     asio::co_spawn(io_, heartbeat_loop(), log_if_failed("the health heartbeat"));
     publish_drill_max_ages();
+    seed_last_drills();
+    remember_configuration_in_force();
 
     engine_->resume_unfinished(config_);
     sync_schedules(true);
@@ -646,6 +653,8 @@ void service::reload() {
     config_ = std::move(*loaded);
     digest_ = config::config_digest(config_);
     publish_drill_max_ages();
+    seed_last_drills();
+    remember_configuration_in_force();
     engine_->configuration_changed(config_, digest_);
     sync_schedules(false);
     // One log line (and one reload record): the diff's lines joined.
@@ -797,6 +806,28 @@ void service::publish_drill_max_ages() {
             period + std::chrono::duration_cast<std::chrono::seconds>(p.schedule_jitter + p.deadline);
     }
     metrics_.set_drill_max_ages(ages);
+}
+
+void service::seed_last_drills() {
+    for (const auto& p : config_.policies) {
+        auto last = store_.last_succeeded_drill_for_policy(p.name);
+        if (!last) {
+            logger()->warn(
+                "policy {}: cannot read its last successful drill: {}", p.name, to_string(last.error()));
+        } else if (*last && (*last)->finished_at) {
+            metrics_.drill_succeeded(p.name, from_unix_millis(*(*last)->finished_at));
+        }
+    }
+}
+
+void service::remember_configuration_in_force() {
+    auto snapshot = config::snapshot_of(config_);
+    const state::configuration_record record{
+        digest_, std::move(snapshot.sections), std::move(snapshot.policies)};
+    if (auto r = store_.save_configuration_in_force(record); !r) {
+        // Only `check --against-state` reads it: a failure costs that preview, not a run.
+        logger()->warn("cannot record the configuration in force: {}", to_string(r.error()));
+    }
 }
 
 }  // namespace

@@ -330,20 +330,24 @@ std::string config_digest(const configuration& c) {
     return out;
 }
 
+config_snapshot snapshot_of(const configuration& c) {
+    config_snapshot s;
+    s.sections = section_texts(c);
+    for (const auto& p : c.policies) {
+        s.policies[p.name] = policy_text(p);
+    }
+    return s;
+}
+
 config_diff diff_configurations(
-    const configuration& old_or_empty,
+    const std::optional<config_snapshot>& in_force,
     const configuration& next,
     const std::function<bool(const std::string& policy, const std::string& trigger)>& is_trigger_consumed) {
     config_diff d;
-    std::map<std::string, std::string> before;
-    std::map<std::string, std::string> after;
-    for (const auto& p : old_or_empty.policies) {
-        before[p.name] = policy_text(p);
-    }
-    for (const auto& p : next.policies) {
-        after[p.name] = policy_text(p);
-    }
-    for (const auto& [name, text] : after) {
+    static const std::map<std::string, std::string> none;
+    const auto& before = in_force ? in_force->policies : none;
+    const config_snapshot after = snapshot_of(next);
+    for (const auto& [name, text] : after.policies) {
         auto it = before.find(name);
         if (it == before.end()) {
             d.added.push_back(name);
@@ -352,7 +356,7 @@ config_diff diff_configurations(
         }
     }
     for (const auto& [name, text] : before) {
-        if (!after.contains(name)) {
+        if (!after.policies.contains(name)) {
             d.removed.push_back(name);
         }
     }
@@ -361,14 +365,25 @@ config_diff diff_configurations(
             d.new_triggers.emplace_back(p.name, *p.trigger);
         }
     }
-    if (old_or_empty.main_file.empty()) {
+    if (!in_force) {
         return d;  // nothing was loaded before: every setting is new, which says nothing
     }
-    auto old_sections = section_texts(old_or_empty);
-    for (const auto& [name, text] : section_texts(next)) {
-        if (old_sections[name] != text) {
+    for (const auto& [name, text] : after.sections) {
+        auto it = in_force->sections.find(name);
+        if (it == in_force->sections.end() || it->second != text) {
             d.settings_changed.push_back(name);
         }
+    }
+    return d;
+}
+
+config_diff diff_configurations(
+    const configuration& old_or_empty,
+    const configuration& next,
+    const std::function<bool(const std::string& policy, const std::string& trigger)>& is_trigger_consumed) {
+    auto d = diff_configurations(std::optional(snapshot_of(old_or_empty)), next, is_trigger_consumed);
+    if (old_or_empty.main_file.empty()) {
+        d.settings_changed.clear();  // nothing was loaded before: every setting is new, which says nothing
     }
     return d;
 }

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +47,24 @@ struct config_diff {
                settings_changed.empty();
     }
 };
+
+// The parts of an effective configuration a diff compares, as text: each section ("atlas",
+// "retry", …) and each policy by name. The daemon stores the one in force in its state database so
+// that `check --against-state` can say what a reload would change without asking the daemon.
+struct config_snapshot {
+    std::map<std::string, std::string> sections;
+    std::map<std::string, std::string> policies;
+
+    bool operator==(const config_snapshot&) const = default;
+};
+config_snapshot snapshot_of(const configuration& c);
+
+// `in_force` is std::nullopt when nothing was loaded before (a first start): every policy is then
+// added and no setting is reported as changed.
+config_diff diff_configurations(
+    const std::optional<config_snapshot>& in_force,
+    const configuration& next,
+    const std::function<bool(const std::string& policy, const std::string& trigger)>& is_trigger_consumed);
 
 // `old_or_empty` is the configuration in force (a default-constructed one at start-up or for a plain
 // `check`). is_trigger_consumed(policy, trigger) says whether that trigger value already ran (from

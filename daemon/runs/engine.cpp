@@ -490,7 +490,8 @@ struct engine::impl : std::enable_shared_from_this<impl> {
         if (ok && ctx.run.trigger != "schedule" && ctx.run.trigger != "manual") {
             // An on-call restore is not a drill: the dead-man's switch counts drills only.
         } else if (ok) {
-            metrics.drill_succeeded(ctx.run.policy, system_clock::now());
+            // The recorded finish time, as the seed from the database after a restart uses.
+            metrics.drill_succeeded(ctx.run.policy, from_unix_millis(*next.finished_at));
         }
         write_report_of(ctx.run, ctx.log.get());
         if (ok) {

@@ -125,9 +125,22 @@ ALTER TABLE runs ADD COLUMN policy_json TEXT NOT NULL DEFAULT '';
 CREATE INDEX jobs_by_job_id ON jobs (job_id);
 )sql";
 
-constexpr std::array<migration, 2> all_migrations{{
+// Schema version 3: the configuration in force, as the text of each effective section and policy
+// (secrets only as references) and its digest, replaced at each start and successful reload, so
+// that `check --against-state` can say what a reload would change without asking the daemon.
+constexpr const char* schema_v3 = R"sql(
+CREATE TABLE configuration_in_force (
+    kind TEXT NOT NULL CHECK (kind IN ('digest', 'section', 'policy')),
+    name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (kind, name)
+) STRICT;
+)sql";
+
+constexpr std::array<migration, 3> all_migrations{{
     {1, schema_v1},
     {2, schema_v2},
+    {3, schema_v3},
 }};
 
 bool is_corruption(int extended_code) {

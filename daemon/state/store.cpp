@@ -545,6 +545,10 @@ result<std::optional<run_record>> store::last_succeeded_run_for_policy(std::stri
     return last_run_for_policy(policy, "('succeeded')");
 }
 
+result<std::optional<run_record>> store::last_succeeded_drill_for_policy(std::string_view policy) {
+    return last_run_for_policy(policy, "('succeeded') AND run_trigger IN ('schedule', 'manual')");
+}
+
 result<std::int64_t> store::count_runs() {
     return db_.query_int("SELECT count(*) FROM runs");
 }
@@ -991,6 +995,71 @@ result<std::optional<reload_record>> store::last_successful_reload() {
     return query_one(*st, [](const statement& s) {
         return reload_record{s.column_int64(0) != 0, s.column_int64(1), s.column_text(2)};
     });
+}
+
+result<void> store::save_configuration_in_force(const configuration_record& c) {
+    auto scope = write_scope::begin(db_);
+    if (!scope) {
+        return scope.error();
+    }
+    if (auto r = db_.exec("DELETE FROM configuration_in_force"); !r) {
+        return r;
+    }
+    auto st = db_.prepare("INSERT INTO configuration_in_force (kind, name, text) VALUES (?1, ?2, ?3)");
+    if (!st) {
+        return st.error();
+    }
+    const auto insert =
+        [&](const char* kind, const std::string& name, const std::string& text) -> result<void> {
+        st->reset();
+        st->bind(1, kind).bind(2, name).bind(3, text);
+        return st->run();
+    };
+    if (auto r = insert("digest", "", c.digest); !r) {
+        return r;
+    }
+    for (const auto& [name, text] : c.sections) {
+        if (auto r = insert("section", name, text); !r) {
+            return r;
+        }
+    }
+    for (const auto& [name, text] : c.policies) {
+        if (auto r = insert("policy", name, text); !r) {
+            return r;
+        }
+    }
+    return scope->commit();
+}
+
+result<std::optional<configuration_record>> store::configuration_in_force() {
+    auto st = db_.prepare("SELECT kind, name, text FROM configuration_in_force");
+    if (!st) {
+        return st.error();
+    }
+    configuration_record c;
+    bool any = false;
+    for (;;) {
+        auto row = st->step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row) {
+            break;
+        }
+        any = true;
+        const auto kind = st->column_text(0);
+        if (kind == "digest") {
+            c.digest = st->column_text(2);
+        } else if (kind == "section") {
+            c.sections[st->column_text(1)] = st->column_text(2);
+        } else {
+            c.policies[st->column_text(1)] = st->column_text(2);
+        }
+    }
+    if (!any) {
+        return std::optional<configuration_record>{};
+    }
+    return std::optional<configuration_record>{std::move(c)};
 }
 
 // --- state_dir_lock

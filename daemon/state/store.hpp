@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -127,6 +128,15 @@ struct reload_record {
     bool operator==(const reload_record&) const = default;
 };
 
+// The configuration the daemon runs with (config::config_snapshot as stored; see schema v3).
+struct configuration_record {
+    std::string digest;
+    std::map<std::string, std::string> sections;
+    std::map<std::string, std::string> policies;
+
+    bool operator==(const configuration_record&) const = default;
+};
+
 // "r-20261128-235959-ab12cd": UTC time of creation to the second, then 24 random bits, so ids
 // sort by creation time and two runs started in the same second differ.
 std::string make_run_id(std::int64_t unix_millis, std::uint32_t random_bits);
@@ -176,6 +186,8 @@ class store {
     // The run of the policy in a final state that finished last (by finished_at, then insertion).
     result<std::optional<run_record>> last_finished_run_for_policy(std::string_view policy);
     result<std::optional<run_record>> last_succeeded_run_for_policy(std::string_view policy);
+    // A drill is a run started by the schedule or run-now; a trigger's run is an on-call restore.
+    result<std::optional<run_record>> last_succeeded_drill_for_policy(std::string_view policy);
     result<std::int64_t> count_runs();
     // The policy settings a run was started with (JSON written by the run engine; schema v2). ""
     // for a run that has none; nullopt if there is no such run.
@@ -236,6 +248,11 @@ class store {
     result<void> record_reload(bool ok, std::int64_t at_millis, std::string_view message);
     result<std::optional<reload_record>> last_reload();
     result<std::optional<reload_record>> last_successful_reload();
+
+    // --- the configuration in force (replaced as a whole at each start and successful reload)
+    result<void> save_configuration_in_force(const configuration_record& c);
+    // std::nullopt if no daemon of this schema version has started with this database yet.
+    result<std::optional<configuration_record>> configuration_in_force();
 
   private:
     explicit store(db connection) : db_(std::move(connection)) {}

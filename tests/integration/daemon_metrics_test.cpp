@@ -115,5 +115,57 @@ TEST(DaemonMetrics, ScrapedAfterARunAndAfterARefusedReload) {
     EXPECT_EQ(http_get(port, "/metrics"), "");  // the endpoint went with the daemon
 }
 
+// The dead-man's switch alert fires when a drill's last success is too old: a restart must not
+// make it read "never" (a false page) nor count an on-call restore as a drill.
+TEST(DaemonMetrics, TheLastSuccessfulDrillSurvivesARestart) {
+    temp_dir dir{"daemon-metrics-restart"};
+    fake_atlas_server fake(dir.path(), {"--job-seconds", "1"});
+    config_options options;
+    options.policies_yaml = http_policy("oncall", "rs0", "    trigger: INC-56\n") +
+                            http_policy("weekly", "rs0", "    schedule: \"0 3 * * SUN\"\n");
+    const auto config = write_config(dir.path(), fake, options);
+    const auto port = free_port();
+    auto yaml = read_file(config);
+    const auto at = yaml.find("metrics_listen: off");
+    ASSERT_NE(at, std::string::npos);
+    yaml.replace(at, 19, "metrics_listen: 127.0.0.1:" + std::to_string(port));
+    write_file(config, yaml);
+    const std::string drill_line =
+        "atlas_restored_last_successful_drill_timestamp_seconds{policy=\"weekly\"} ";
+    const auto drill_value = [&](const std::string& metrics) {
+        const auto found = metrics.find(drill_line);
+        return found == std::string::npos ? std::string()
+                                          : metrics.substr(found, metrics.find('\n', found) - found);
+    };
+
+    std::string before;
+    {
+        daemon_process daemon(dir.path(), config);
+        ASSERT_TRUE(daemon.wait_started()) << daemon.log();
+        ASSERT_EQ(wait_for_final_runs(config, "oncall", 1).size(), 1u) << daemon.log();
+        const auto r = run_atlas_restored({"run-now", "--config", config.string(), "weekly"});
+        ASSERT_EQ(r.status, 0) << r.err << daemon.log();
+        const auto runs = wait_for_final_runs(config, "weekly", 1);
+        ASSERT_EQ(runs.size(), 1u);
+        ASSERT_EQ(str(runs[0].at("state")), "succeeded") << daemon.log();
+        EXPECT_TRUE(
+            eventually([&] { return !(before = drill_value(http_get(port, "/metrics"))).empty(); }, 10s));
+        daemon.signal(SIGTERM);
+        ASSERT_EQ(daemon.wait(10s), 0);
+    }
+    ASSERT_FALSE(before.empty());
+
+    daemon_process restarted(dir.path(), config);
+    ASSERT_TRUE(restarted.wait_started()) << restarted.log();
+    const auto metrics = http_get(port, "/metrics");
+    EXPECT_EQ(drill_value(metrics), before) << metrics;
+    // The trigger's run was a restore, not a drill.
+    EXPECT_EQ(metrics.find("atlas_restored_last_successful_drill_timestamp_seconds{policy=\"oncall\"}"),
+              std::string::npos)
+        << metrics;
+    restarted.signal(SIGTERM);
+    EXPECT_EQ(restarted.wait(10s), 0);
+}
+
 }  // namespace
 }  // namespace atlas_restored::testing

@@ -86,5 +86,56 @@ TEST(DaemonReload, ARemovedPolicysRunFinishes) {
     EXPECT_EQ(daemon.wait(10s), 0);
 }
 
+TEST(DaemonReload, CheckAgainstStatePreviewsWhatTheReloadThenDoes) {
+    temp_dir dir{"daemon-reload-preview"};
+    fake_atlas_server fake(dir.path(), {"--job-seconds", "2"});
+    config_options options;
+    options.policies_yaml =
+        http_policy("ran", "rs0", "    trigger: INC-1\n") + http_policy("edited") + http_policy("dropped");
+    const auto config = write_config(dir.path(), fake, options);
+    daemon_process daemon(dir.path(), config);
+    ASSERT_TRUE(daemon.wait_started()) << daemon.log();
+    ASSERT_EQ(wait_for_final_runs(config, "ran", 1).size(), 1u) << daemon.log();
+
+    // The on-call engineer edits the file and asks what a reload would do, before sending it.
+    options.policies_yaml = http_policy("ran", "rs0", "    trigger: INC-1\n") +
+                            http_policy("edited", "rs0", "    resubmit_on_expiry: true\n") +
+                            http_policy("fresh", "rs0", "    trigger: INC-2\n");
+    write_config(dir.path(), fake, options);
+    const auto preview = run_atlas_restored({"check", "--config", config.string(), "--against-state"});
+    EXPECT_EQ(preview.status, 0) << preview.err;
+    EXPECT_NE(preview.out.find("a reload would make these changes"), std::string::npos) << preview.out;
+    EXPECT_NE(preview.out.find("added policies: fresh"), std::string::npos) << preview.out;
+    EXPECT_NE(preview.out.find("removed policies: dropped"), std::string::npos) << preview.out;
+    EXPECT_NE(preview.out.find("changed policies: edited"), std::string::npos) << preview.out;
+    EXPECT_NE(preview.out.find("new trigger: fresh runs for trigger"), std::string::npos) << preview.out;
+    EXPECT_EQ(preview.out.find("ran runs for trigger"), std::string::npos) << preview.out;  // consumed
+    EXPECT_EQ(counter(fake.counters(), "creates"), 1);  // check changed nothing
+
+    daemon.signal(SIGHUP);
+    ASSERT_TRUE(daemon.wait_for_log("configuration reloaded")) << daemon.log();
+    ASSERT_EQ(wait_for_final_runs(config, "fresh", 1).size(), 1u) << daemon.log();
+    // Now in force: nothing left to change (the fresh trigger has run).
+    const auto after = run_atlas_restored({"check", "--config", config.string(), "--against-state"});
+    EXPECT_EQ(after.status, 0) << after.err;
+    EXPECT_NE(after.out.find("  no changes"), std::string::npos) << after.out;
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(10s), 0);
+}
+
+TEST(DaemonReload, CheckAgainstAnEmptyStateDirectoryIsAFirstStart) {
+    temp_dir dir{"daemon-reload-first"};
+    fake_atlas_server fake(dir.path());
+    config_options options;
+    options.policies_yaml = http_policy("oncall", "rs0", "    trigger: INC-3\n");
+    const auto config = write_config(dir.path(), fake, options);
+    const auto r = run_atlas_restored(
+        {"check", "--config", config.string(), "--against-state=" + (dir.path() / "nothing-here").string()});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("a first start would make these changes"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("added policies: oncall"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "nothing-here"));  // read-only: creates nothing
+}
+
 }  // namespace
 }  // namespace atlas_restored::testing

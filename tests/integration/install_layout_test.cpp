@@ -116,11 +116,13 @@ std::string replace_all(std::string text, const std::string& from, const std::st
     return text;
 }
 
-TEST(ShippedExamples, DemoConfigurationIsValidOnceItsPlaceholdersAreFilled) {
+TEST(ShippedExamples, DemoConfigurationAndItsIncidentDropInAreValidOnceThePlaceholdersAreFilled) {
     temp_dir dir("demo-config");
     write_file(dir / "secret", "demo-secret\n");
     write_file(dir / "ca.pem", "");  // check names the CA file; the demo passes fake-atlas's
     fs::create_directories(dir / "state/conf.d");
+    // The demo's on-call restore arrives as a drop-in, as an on-call engineer would add it.
+    fs::copy_file(source_dir / "config/demo-incident.yaml", dir / "state/conf.d/demo-incident.yaml");
     std::string text = read_file(source_dir / "config/demo.yaml");
     text = replace_all(text, "@BASE_URL@", "https://127.0.0.1:8443");
     text = replace_all(text, "@CA_FILE@", (dir / "ca.pem").string());

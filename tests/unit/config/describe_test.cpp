@@ -128,5 +128,21 @@ TEST_F(describe_test, diff_against_nothing_adds_every_policy) {
     EXPECT_EQ(format_diff(config_diff{}), "no changes\n");
 }
 
+TEST_F(describe_test, a_stored_snapshot_diffs_like_the_configuration_it_was_taken_from) {
+    auto old =
+        loaded(std::string(atlas_section) + "policies:\n" + http_policy("kept") + http_policy("edited"));
+    auto next = loaded(std::string(atlas_section) + "log_level: debug\npolicies:\n" + http_policy("kept") +
+                       http_policy("edited") + "    poll_interval: 10s\n" + http_policy("fresh"));
+    const auto from_snapshot = diff_configurations(std::optional(snapshot_of(old)), next, nullptr);
+    const auto from_configuration = diff_configurations(old, next, nullptr);
+    EXPECT_EQ(format_diff(from_snapshot), format_diff(from_configuration));
+    EXPECT_THAT(from_snapshot.changed, ElementsAre("edited"));
+    EXPECT_THAT(from_snapshot.settings_changed, ElementsAre("log_level"));
+    // Nothing in force (a first start): every policy is added, no setting "changes".
+    const auto first_start = diff_configurations(std::optional<config_snapshot>{}, next, nullptr);
+    EXPECT_THAT(first_start.added, ElementsAre("edited", "fresh", "kept"));
+    EXPECT_THAT(first_start.settings_changed, IsEmpty());
+}
+
 }  // namespace
 }  // namespace atlas_restored::config::testing

@@ -231,6 +231,9 @@ TEST(schema, no_column_can_hold_a_url_or_a_credential) {
         columns.insert(st->column_text(0));
     }
     const std::set<std::string> expected{
+        "configuration_in_force.kind",
+        "configuration_in_force.name",
+        "configuration_in_force.text",  // describe.cpp's text: secrets only as references
         "consumed_triggers.policy",
         "consumed_triggers.run_id",
         "consumed_triggers.trigger_value",

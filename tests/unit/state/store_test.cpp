@@ -581,5 +581,25 @@ TEST(strip_urls, keeps_scheme_and_host_only) {
     EXPECT_EQ(strip_urls("ftp://h/x stays"), "ftp://h/x stays");
 }
 
+TEST(store, the_configuration_in_force_is_replaced_as_a_whole_and_read_back) {
+    temp_dir dir;
+    {
+        auto s = open_store(dir);
+        EXPECT_EQ(s.configuration_in_force().value(), std::nullopt);  // no daemon has started yet
+        configuration_record first{"d1", {{"atlas", "a"}, {"retry", "r"}}, {{"p1", "x"}, {"p2", "y"}}};
+        ASSERT_TRUE(s.save_configuration_in_force(first));
+        EXPECT_EQ(s.configuration_in_force().value(), std::optional(first));
+        configuration_record second{"d2", {{"atlas", "b"}}, {{"p3", "z"}}};
+        ASSERT_TRUE(s.save_configuration_in_force(second));  // p1 and p2 are gone, not merged
+    }
+    auto reader = store::open_read_only(dir.path());
+    ASSERT_TRUE(reader) << reader.error().message;
+    auto read = reader->configuration_in_force().value();
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->digest, "d2");
+    EXPECT_EQ(read->policies, (std::map<std::string, std::string>{{"p3", "z"}}));
+    EXPECT_EQ(read->sections, (std::map<std::string, std::string>{{"atlas", "b"}}));
+}
+
 }  // namespace
 }  // namespace atlas_restored::state
