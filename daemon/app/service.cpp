@@ -82,6 +82,7 @@ std::string client_fingerprint(const config::atlas_settings& s,
     }
     f += "\n" + s.ca_file.value_or("(system)") + "\n" + std::to_string(s.request_timeout.count()) + "\n" +
          std::to_string(s.requests_per_minute) + "\n" + s.proxy.value_or("(env)") + "\n" +
+         (s.proxy_credentials ? config::describe(*s.proxy_credentials) : std::string("-")) + "\n" +
          std::to_string(retry.initial.count()) + "/" + std::to_string(retry.multiplier) + "/" +
          std::to_string(retry.max.count()) + "/" + std::to_string(retry.give_up_after.count()) + "\n" +
          std::to_string(std::hash<std::string>{}(secret));

@@ -97,8 +97,15 @@ struct raw_profile {
     std::string path;
 };
 
-const std::vector<std::string_view> atlas_keys = {
-    "base_url", "api_version", "auth", "tls", "request_timeout", "requests_per_minute", "proxy", "proxy_credentials_file", "proxy_credentials_env"};
+const std::vector<std::string_view> atlas_keys = {"base_url",
+                                                  "api_version",
+                                                  "auth",
+                                                  "tls",
+                                                  "request_timeout",
+                                                  "requests_per_minute",
+                                                  "proxy",
+                                                  "proxy_credentials_file",
+                                                  "proxy_credentials_env"};
 const std::vector<std::string_view> main_keys = {"atlas",
                                                  "profiles",
                                                  "notify",
@@ -342,11 +349,12 @@ class file_parser {
             scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
         if (!parsed || !parsed->has_authority() || parsed->host().empty() ||
             std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
-            sink_.add(e.mark(),
-                      e.path,
-                      proxy ? "must be an http:// URL like http://proxy.corp:3128 (the TLS to Atlas is end to end "
-                                    "through CONNECT)"
-                            : "must be an https:// URL like https://cloud.mongodb.com (TLS is always used)");
+            sink_.add(
+                e.mark(),
+                e.path,
+                proxy ? "must be an http:// URL like http://proxy.corp:3128 (the TLS to Atlas is end to end "
+                        "through CONNECT)"
+                      : "must be an https:// URL like https://cloud.mongodb.com (TLS is always used)");
             return std::nullopt;
         }
         if (parsed->has_userinfo()) {

@@ -46,7 +46,8 @@ result<proxy_settings> parse_proxy_url(std::string_view url, const std::optional
         std::string with_scheme = "http://" + std::string(url);
         parsed = boost::urls::parse_uri(with_scheme);
         if (!parsed || url.find("://") != std::string_view::npos) {
-            return make_error(errc::invalid_input, "the proxy setting is not a URL like http://proxy.corp:3128");
+            return make_error(errc::invalid_input,
+                              "the proxy setting is not a URL like http://proxy.corp:3128");
         }
         return parse_proxy_url(with_scheme, credentials);
     }
@@ -86,9 +87,9 @@ result<proxy_settings> parse_proxy_url(std::string_view url, const std::optional
     }
     if (!userinfo.empty()) {
         if (!safe_header_value(userinfo) || userinfo.find(':') == std::string::npos) {
-            return make_error(errc::invalid_input,
-                              "the proxy credentials must be one line \"user:password\" (for " + p.display +
-                                  ")");
+            return make_error(
+                errc::invalid_input,
+                "the proxy credentials must be one line \"user:password\" (for " + p.display + ")");
         }
         p.authorization = "Basic " + base64(userinfo);
     }
@@ -224,10 +225,11 @@ error proxy_refusal(const proxy_settings& proxy, const origin& target, int statu
     }
     error e;
     if (status == 407) {
-        message += proxy.authorization.empty()
-                       ? " (the proxy wants credentials: set atlas.proxy_credentials_file or user:password in "
-                         "$https_proxy)"
-                       : " (the proxy did not accept the configured credentials)";
+        message +=
+            proxy.authorization.empty()
+                ? " (the proxy wants credentials: set atlas.proxy_credentials_file or user:password in "
+                  "$https_proxy)"
+                : " (the proxy did not accept the configured credentials)";
         e = make_error(errc::auth_failed, message);
     } else if (status >= 500) {
         // The proxy could not reach the target (502, 503, 504): nothing reached Atlas; worth a retry.

@@ -41,8 +41,8 @@ result<std::optional<proxy_settings>> choose_proxy(const std::optional<std::stri
 env_lookup process_environment();
 
 // $no_proxy rules: entries separated by commas or spaces; "*" matches every host; "example.com",
-// ".example.com" and "*.example.com" match that host and its subdomains; "host:port" only that port; an IP address
-// matches itself. Case-insensitive.
+// ".example.com" and "*.example.com" match that host and its subdomains; "host:port" only that port; an IP
+// address matches itself. Case-insensitive.
 std::vector<std::string> parse_no_proxy(std::string_view text);
 bool bypasses_proxy(const std::vector<std::string>& no_proxy, std::string_view host, std::uint16_t port);
 

@@ -219,7 +219,8 @@ struct notifier::target_state : std::enable_shared_from_this<target_state> {
                     try {
                         std::rethrow_exception(ex);
                     } catch (const std::exception& x) {
-                        log()->critical("a webhook delivery stopped with an unexpected exception: {}", x.what());
+                        log()->critical("a webhook delivery stopped with an unexpected exception: {}",
+                                        x.what());
                     } catch (...) {
                         log()->critical("a webhook delivery stopped with an unexpected exception");
                     }
@@ -259,9 +260,8 @@ struct notifier::target_state : std::enable_shared_from_this<target_state> {
                         " is not a plain https:// URL (only https is used for webhooks)");
             co_return;
         }
-        schedule::backoff backoff(options.retry, [this] {
-            return std::uniform_real_distribution<double>(0.0, 1.0)(random);
-        });
+        schedule::backoff backoff(
+            options.retry, [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random); });
         std::string last_problem;
         int made = 0;
         for (int attempt = 1; attempt <= options.max_attempts && !stopped; ++attempt) {
@@ -292,7 +292,8 @@ struct notifier::target_state : std::enable_shared_from_this<target_state> {
                 retry = status >= 500 || status == 408 || status == 429;
             } else {
                 last_problem = to_string(answer.error());
-                retry = answer.error().code != errc::tls_failed && answer.error().code != errc::invalid_input &&
+                retry = answer.error().code != errc::tls_failed &&
+                        answer.error().code != errc::invalid_input &&
                         answer.error().code != errc::auth_failed;
             }
             if (!retry) {
@@ -322,8 +323,8 @@ struct notifier::target_state : std::enable_shared_from_this<target_state> {
         give_up(event,
                 host,
                 stopped ? "the daemon is stopping"
-                        : "gave up after " + std::to_string(made) + (made == 1 ? " attempt" : " attempts") + "; last: " +
-                              last_problem);
+                        : "gave up after " + std::to_string(made) + (made == 1 ? " attempt" : " attempts") +
+                              "; last: " + last_problem);
     }
 };
 

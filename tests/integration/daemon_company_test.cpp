@@ -5,7 +5,6 @@
 // and configuration digest in the report and in status --json).
 
 #include "daemon_support.hpp"
-
 #include "http/pki.hpp"
 #include "http/server.hpp"
 #include "support/connect_proxy.hpp"
@@ -42,7 +41,9 @@ class webhook_receiver {
         options.cert_file = cert.string();
         options.key_file = key.string();
         auto s = http::server::start(
-            io_.get_executor(), options, [this](http::request req, http::connection_info) -> asio::awaitable<http::reply> {
+            io_.get_executor(),
+            options,
+            [this](http::request req, http::connection_info) -> asio::awaitable<http::reply> {
                 http::reply r;
                 std::lock_guard lock(mutex_);
                 ++requests_;
@@ -123,8 +124,10 @@ TEST(DaemonWebhook, FailedAndSucceededRunsAreNotifiedThroughAStretchOf500s) {
     write_file(dir.path() / "webhook-url",
                "https://127.0.0.1:" + std::to_string(receiver.port()) + secret_path + "\n");
     config_options options;
-    options.extra_yaml = "notify:\n  - url_file: " + (dir.path() / "webhook-url").string() +
-                         "\n    on: [failed, succeeded]\n    tls: { ca_file: " + fake.ca_file().string() + " }\n";
+    options.extra_yaml =
+        "notify:\n  - url_file: " + (dir.path() / "webhook-url").string() +
+        "\n    on: [failed, succeeded, reload_failed]\n    tls: { ca_file: " + fake.ca_file().string() +
+        " }\n";
     options.policies_yaml = http_policy("orders-ok", "rs0", "    trigger: INC-1\n") +
                             http_policy("orders-broken", "no-such-cluster", "    trigger: INC-2\n");
     const auto config = write_config(dir.path(), fake, options);
@@ -165,6 +168,15 @@ TEST(DaemonWebhook, FailedAndSucceededRunsAreNotifiedThroughAStretchOf500s) {
     // The URL is a secret: the daemon names only the host.
     EXPECT_EQ(daemon.log().find("WEBHOOK-SECRET-TOKEN"), std::string::npos) << daemon.log();
     EXPECT_NE(daemon.log().find("notification delivered to 127.0.0.1"), std::string::npos) << daemon.log();
+
+    // A refused reload is announced too; the webhooks in force stay.
+    write_file(config, read_file(config) + "  - name: BAD NAME\n");
+    daemon.signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return receiver.accepted().size() == 3; }, 60s)) << daemon.log();
+    const auto reload = receiver.accepted().back();
+    EXPECT_EQ(str(reload.at("event")), "reload_failed");
+    EXPECT_TRUE(reload.at("policy").is_null());
+    EXPECT_NE(str(reload.at("error")).find("policies"), std::string::npos) << reload;
     daemon.signal(SIGTERM);
     EXPECT_EQ(daemon.wait(15s), 0);
 }
@@ -173,15 +185,16 @@ TEST(DaemonProxy, AWholeRunGoesThroughTheProxy) {
     temp_dir dir{"daemon-proxy"};
     fake_atlas_server fake(dir.path(), {"--job-seconds", "1"});
     connect_proxy_options proxy_options;
-    proxy_options.required_authorization = "Basic cHJveHl1c2VyOnByb3h5LVBBU1NXT1JE";  // proxyuser:proxy-PASSWORD
+    proxy_options.required_authorization =
+        "Basic cHJveHl1c2VyOnByb3h5LVBBU1NXT1JE";  // proxyuser:proxy-PASSWORD
     connect_proxy proxy(proxy_options);
     write_file(dir.path() / "proxy-credentials", "proxyuser:proxy-PASSWORD\n");
     config_options options;
     options.policies_yaml = http_policy("orders-proxied", "rs0", "    trigger: INC-9\n");
     const auto config = write_config(dir.path(), fake, options);
     add_atlas_keys(config,
-                   "  proxy: " + proxy.url() + "\n  proxy_credentials_file: " +
-                       (dir.path() / "proxy-credentials").string() + "\n");
+                   "  proxy: " + proxy.url() +
+                       "\n  proxy_credentials_file: " + (dir.path() / "proxy-credentials").string() + "\n");
 
     const auto checked = run_atlas_restored({"check", "--config", config.string()});
     EXPECT_EQ(checked.status, 0) << checked.err << checked.out;
@@ -260,7 +273,8 @@ TEST(DaemonProxy, EnvironmentProxyRefusalsAndAWrongCertificateBehindIt) {
         const auto refused = run_atlas_restored(dry_run, generous_timeout, {{"https_proxy", proxy.url()}});
         EXPECT_EQ(refused.status, 1);
         EXPECT_NE(refused.err.find("certificate verify failed"), std::string::npos) << refused.err;
-        EXPECT_NE(refused.err.find("127.0.0.1:" + std::to_string(fake.port())), std::string::npos) << refused.err;
+        EXPECT_NE(refused.err.find("127.0.0.1:" + std::to_string(fake.port())), std::string::npos)
+            << refused.err;
         EXPECT_EQ(proxy.tunnels(), 1);  // TLS failures are not retried
         EXPECT_EQ(counter(impostor.counters(), "requests_total"), 0);
     }
@@ -283,13 +297,15 @@ TEST(DaemonProfiles, ASecondOrganisationWorksOnlyWithItsProfile) {
     write_file(dir.path() / "payments-secret", pay_secret + "\n");
     const auto pay_policy = [&](const std::string& name, const std::string& extra) {
         return "  - name: " + name + "\n    group_id: " + other_group_id +
-               "\n    cluster: pay0\n    restore_point: { latest_snapshot: true }\n    delivery: { method: HTTP }\n"
+               "\n    cluster: pay0\n    restore_point: { latest_snapshot: true }\n    delivery: { method: "
+               "HTTP }\n"
                "    poll_interval: 1s\n    deadline: 5m\n" +
                extra;
     };
     config_options options;
-    options.extra_yaml = "profiles:\n  - name: payments-org\n    auth: { service_account: { client_id: " + pay_id +
-                         ", client_secret_file: " + (dir.path() / "payments-secret").string() + " } }\n";
+    options.extra_yaml =
+        "profiles:\n  - name: payments-org\n    auth: { service_account: { client_id: " + pay_id +
+        ", client_secret_file: " + (dir.path() / "payments-secret").string() + " } }\n";
     options.policies_yaml = http_policy("orders", "rs0", "    trigger: INC-A\n") +
                             pay_policy("payments", "    profile: payments-org\n    trigger: INC-B\n") +
                             pay_policy("payments-without-profile", "    trigger: INC-C\n");

@@ -1,16 +1,15 @@
 #include "support/connect_proxy.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace atlas_restored::testing {
 namespace {
@@ -174,7 +173,8 @@ void connect_proxy::serve(int client) {
     const std::string line = head.substr(0, line_end);
     if (line.rfind("CONNECT ", 0) != 0) {
         ++refused_;
-        send_text(client, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        send_text(client,
+                  "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
     }
     const auto space = line.find(' ', 8);

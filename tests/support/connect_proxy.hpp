@@ -17,8 +17,8 @@
 namespace atlas_restored::testing {
 
 struct connect_proxy_options {
-    std::string required_authorization;     // "Basic …"; empty: none required
-    int refuse_status = 0;                   // e.g. 403: refuse every CONNECT with it
+    std::string required_authorization;          // "Basic …"; empty: none required
+    int refuse_status = 0;                       // e.g. 403: refuse every CONNECT with it
     std::optional<std::uint16_t> redirect_port;  // dial 127.0.0.1:<this> whatever was asked
 };
 
@@ -32,8 +32,8 @@ class connect_proxy {
     std::uint16_t port() const { return port_; }
     std::string url() const;  // http://127.0.0.1:PORT
 
-    int tunnels() const { return tunnels_.load(); }   // CONNECTs answered 200
-    int refused() const { return refused_.load(); }   // CONNECTs answered 4xx/5xx
+    int tunnels() const { return tunnels_.load(); }  // CONNECTs answered 200
+    int refused() const { return refused_.load(); }  // CONNECTs answered 4xx/5xx
     std::vector<std::string> targets() const;        // "host:port" of every CONNECT, in order
     std::vector<std::string> request_heads() const;  // every CONNECT request head as received
 

@@ -2,9 +2,10 @@
 // that name the proxy, and real tunnels through the test proxy (tests/support/connect_proxy) with
 // the target's certificate and host name still verified end to end.
 
+#include "http/proxy.hpp"
+
 #include "http/client.hpp"
 #include "http/pki.hpp"
-#include "http/proxy.hpp"
 #include "http/server.hpp"
 #include "support/connect_proxy.hpp"
 #include "support/temp_dir.hpp"
@@ -134,7 +135,8 @@ TEST(connect_request, authority_form_and_credentials) {
 TEST(proxy_refusal, names_the_proxy) {
     auto p = parse_proxy_url("http://proxy.corp:3128", std::nullopt);
     ASSERT_TRUE(p);
-    const auto e407 = proxy_refusal(*p, origin{"cloud.mongodb.com", 443}, 407, "Proxy Authentication Required");
+    const auto e407 =
+        proxy_refusal(*p, origin{"cloud.mongodb.com", 443}, 407, "Proxy Authentication Required");
     EXPECT_EQ(e407.code, errc::auth_failed);
     EXPECT_EQ(e407.message.rfind("proxy http://proxy.corp:3128 refused", 0), 0u) << e407.message;
     EXPECT_NE(e407.message.find("407"), std::string::npos);
@@ -153,7 +155,8 @@ class proxy_tunnel : public ::testing::Test {
         pki_ = new testing::temp_dir("proxy-test");
         const auto& d = pki_->path();
         ASSERT_TRUE(generate_ca(d / "ca", "proxy test CA"));
-        ASSERT_TRUE(issue_certificate(d / "ca", d / "good.pem", d / "good-key.pem", {"localhost", "127.0.0.1"}));
+        ASSERT_TRUE(
+            issue_certificate(d / "ca", d / "good.pem", d / "good-key.pem", {"localhost", "127.0.0.1"}));
         ASSERT_TRUE(generate_ca(d / "other-ca", "untrusted CA"));
         ASSERT_TRUE(issue_certificate(
             d / "other-ca", d / "untrusted.pem", d / "untrusted-key.pem", {"localhost", "127.0.0.1"}));
@@ -168,11 +171,12 @@ class proxy_tunnel : public ::testing::Test {
         server_options options;
         options.cert_file = pki(cert + ".pem");
         options.key_file = pki(cert + "-key.pem");
-        auto s = server::start(io.get_executor(), options, [](request req, connection_info) -> asio::awaitable<reply> {
-            reply r;
-            r.body = "hello through " + req.target;
-            co_return r;
-        });
+        auto s = server::start(
+            io.get_executor(), options, [](request req, connection_info) -> asio::awaitable<reply> {
+                reply r;
+                r.body = "hello through " + req.target;
+                co_return r;
+            });
         if (!s) {
             throw std::runtime_error(s.error().message);
         }
@@ -196,12 +200,14 @@ class proxy_tunnel : public ::testing::Test {
         std::optional<result<response>> out;
         request req;
         req.target = std::move(target);
-        asio::co_spawn(io, client.send(origin{"127.0.0.1", port}, std::move(req)), [&](std::exception_ptr e, result<response> r) {
-            if (!e) {
-                out.emplace(std::move(r));
-            }
-            io.stop();
-        });
+        asio::co_spawn(io,
+                       client.send(origin{"127.0.0.1", port}, std::move(req)),
+                       [&](std::exception_ptr e, result<response> r) {
+                           if (!e) {
+                               out.emplace(std::move(r));
+                           }
+                           io.stop();
+                       });
         io.restart();
         io.run_for(15s);
         if (!out) {
@@ -259,7 +265,8 @@ TEST_F(proxy_tunnel, proxy_credentials_are_sent_and_a_407_names_the_proxy) {
     auto refused = get(without, srv->port());
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, errc::auth_failed);
-    EXPECT_NE(refused.error().message.find("proxy " + proxy.url()), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("proxy " + proxy.url()), std::string::npos)
+        << refused.error().message;
     EXPECT_NE(refused.error().message.find("407"), std::string::npos);
 
     auto wrong = make_client(*parse_proxy_url(proxy.url(), std::string("user:nope")));

@@ -109,8 +109,7 @@ class delivery : public ::testing::Test {
         ASSERT_TRUE(http::generate_ca(d / "ca", "notify test CA"));
         ASSERT_TRUE(http::issue_certificate(d / "ca", d / "good.pem", d / "good-key.pem", {"127.0.0.1"}));
         ASSERT_TRUE(http::generate_ca(d / "other-ca", "untrusted CA"));
-        ASSERT_TRUE(
-            http::issue_certificate(d / "other-ca", d / "bad.pem", d / "bad-key.pem", {"127.0.0.1"}));
+        ASSERT_TRUE(http::issue_certificate(d / "other-ca", d / "bad.pem", d / "bad-key.pem", {"127.0.0.1"}));
     }
     static void TearDownTestSuite() {
         delete pki_;
@@ -157,7 +156,8 @@ class delivery : public ::testing::Test {
         options.retry.give_up_after = 20s;
         options.max_attempts = max_attempts;
         options.request_timeout = 5s;
-        auto n = notifier::create(io.get_executor(), targets, std::nullopt, config::environment{}, metrics, options);
+        auto n = notifier::create(
+            io.get_executor(), targets, std::nullopt, config::environment{}, metrics, options);
         if (!n) {
             throw std::runtime_error(n.error().message);
         }
@@ -268,7 +268,8 @@ TEST_F(delivery, the_queue_is_bounded) {
     start_receiver({200});
     notifier_options options;
     options.max_queued = 2;
-    auto created = notifier::create(io.get_executor(), {target()}, std::nullopt, config::environment{}, metrics, options);
+    auto created = notifier::create(
+        io.get_executor(), {target()}, std::nullopt, config::environment{}, metrics, options);
     ASSERT_TRUE(created);
     auto& n = *created;
     for (int i = 0; i < 5; ++i) {
