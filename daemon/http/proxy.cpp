@@ -40,16 +40,13 @@ bool safe_header_value(std::string_view s) {
 
 result<proxy_settings> parse_proxy_url(std::string_view url, const std::optional<std::string>& credentials) {
     // Never echo the URL itself: it may hold a password.
+    if (url.find("://") == std::string_view::npos) {
+        // A bare "host:port", as curl and others accept in $https_proxy.
+        return parse_proxy_url("http://" + std::string(url), credentials);
+    }
     auto parsed = boost::urls::parse_uri(url);
     if (!parsed) {
-        // A bare "host:port" as some tools accept.
-        std::string with_scheme = "http://" + std::string(url);
-        parsed = boost::urls::parse_uri(with_scheme);
-        if (!parsed || url.find("://") != std::string_view::npos) {
-            return make_error(errc::invalid_input,
-                              "the proxy setting is not a URL like http://proxy.corp:3128");
-        }
-        return parse_proxy_url(with_scheme, credentials);
+        return make_error(errc::invalid_input, "the proxy setting is not a URL like http://proxy.corp:3128");
     }
     const std::string scheme = lower(parsed->scheme());
     if (scheme != "http") {
