@@ -415,7 +415,8 @@ TEST(DaemonProfiles, ASecondOrganisationWorksOnlyWithItsProfile) {
     ASSERT_GT(line, 0);
     EXPECT_NE(checked.err.find(config.string() + ":" + std::to_string(line) + ":"), std::string::npos)
         << checked.err;
-    EXPECT_NE(checked.err.find("unknown profile 'payments-orgg'"), std::string::npos) << checked.err;
+    EXPECT_NE(checked.err.find("unknown profile 'payments-orgg' in policy 'payments'"), std::string::npos)
+        << checked.err;
     EXPECT_NE(checked.err.find("payments-org"), std::string::npos) << checked.err;
     EXPECT_NE(checked.err.find("policies[0]"), std::string::npos) << checked.err;
 }

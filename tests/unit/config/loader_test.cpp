@@ -558,7 +558,8 @@ TEST_F(config_test, unknown_profile_is_reported_at_the_policy) {
     ASSERT_THAT(problems, SizeIs(1)) << all_text(problems);
     EXPECT_EQ(problems[0].field_path, "policies[0].profile");
     EXPECT_EQ(problems[0].line, line_containing(text, "profile: payment-org"));
-    EXPECT_EQ(problems[0].message, "unknown profile 'payment-org'; did you mean 'payments-org'?");
+    EXPECT_EQ(problems[0].message,
+              "unknown profile 'payment-org' in policy 'a'; did you mean 'payments-org'?");
 }
 
 TEST_F(config_test, bad_durations_are_reported) {
