@@ -13,6 +13,7 @@
 #include "metrics/endpoint.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/prometheus.hpp"
+#include "notify/notifier.hpp"
 #include "runs/engine.hpp"
 #include "state/store.hpp"
 #include "util/logging.hpp"
@@ -81,6 +82,7 @@ std::string client_fingerprint(const config::atlas_settings& s,
     }
     f += "\n" + s.ca_file.value_or("(system)") + "\n" + std::to_string(s.request_timeout.count()) + "\n" +
          std::to_string(s.requests_per_minute) + "\n" + s.proxy.value_or("(env)") + "\n" +
+         (s.proxy_credentials ? config::describe(*s.proxy_credentials) : std::string("-")) + "\n" +
          std::to_string(retry.initial.count()) + "/" + std::to_string(retry.multiplier) + "/" +
          std::to_string(retry.max.count()) + "/" + std::to_string(retry.give_up_after.count()) + "\n" +
          std::to_string(std::hash<std::string>{}(secret));
@@ -174,6 +176,9 @@ class service {
                                              const config::retry_settings& retry,
                                              const std::string& secret);
     atlas::client* client_for(const config::policy& p);
+    // Webhooks (notify:): rebuilt at each reload; the old one finishes what it queued.
+    result<std::unique_ptr<notify::notifier>> make_notifier(const config::configuration& c);
+    void publish(config::notify_event kind, boost::json::object document);
 
     // --- when runs start
     void start_pending_triggers(const char* when);
@@ -213,6 +218,7 @@ class service {
     std::unique_ptr<metrics::endpoint> metrics_endpoint_;
     std::map<std::string, client_slot> clients_;
     std::vector<std::unique_ptr<atlas::client>> retired_clients_;
+    std::unique_ptr<notify::notifier> notifier_;
     std::unique_ptr<runs::engine> engine_;
     std::map<std::string, std::shared_ptr<schedule_slot>> schedules_;
     std::unique_ptr<control_server> control_;
@@ -293,18 +299,69 @@ atlas::client* service::client_for(const config::policy& p) {
     return it == clients_.end() ? nullptr : it->second.client.get();
 }
 
+result<std::unique_ptr<notify::notifier>> service::make_notifier(const config::configuration& c) {
+    const auto env = config::environment::from_process();
+    // Webhooks leave through the same proxy as Atlas calls.
+    std::optional<std::string> proxy_credentials;
+    if (c.atlas.proxy_credentials) {
+        auto value = config::read_secret(*c.atlas.proxy_credentials, env);
+        if (!value) {
+            return value.error();
+        }
+        proxy_credentials = std::move(*value);
+    }
+    auto proxy = http::choose_proxy(c.atlas.proxy, proxy_credentials, http::process_environment());
+    if (!proxy) {
+        return proxy.error();
+    }
+    notify::notifier_options options;
+    options.retry.initial = c.retry.initial;
+    options.retry.multiplier = c.retry.multiplier;
+    options.retry.max = c.retry.max;
+    options.retry.give_up_after = c.retry.give_up_after;
+    return notify::notifier::create(io_.get_executor(), c.notify, std::move(*proxy), env, metrics_, options);
+}
+
+void service::publish(config::notify_event kind, boost::json::object document) {
+    if (notifier_) {
+        notifier_->publish(kind, std::move(document));
+    }
+}
+
 result<void> service::start() {
     auto fresh = build_changed_clients(config_);
     if (!fresh) {
         return fresh.error();
     }
     install_clients(std::move(*fresh));
+    auto notifier = make_notifier(config_);
+    if (!notifier) {
+        return notifier.error();
+    }
+    notifier_ = std::move(*notifier);
+    if (notifier_->webhooks() > 0) {
+        logger()->info("{} webhook{} configured (notify:)",
+                       notifier_->webhooks(),
+                       notifier_->webhooks() == 1 ? "" : "s");
+    }
 
     runs::engine_options options;
     options.max_concurrent_runs = config_.max_concurrent_runs;
     options.download_dir = config_.download_dir;
     options.reports_dir = state_dir_ / "reports";
     options.config_digest = digest_;
+    options.on_finished = [this](const state::run_record& run) {
+        const bool ok = run.state == std::string(state::run_state::succeeded);
+        publish(ok ? config::notify_event::succeeded : config::notify_event::failed,
+                notify::run_finished_document(run));
+    };
+    options.on_link_expiring = [this](const state::run_record& run,
+                                      const std::string& job_id,
+                                      const std::string& file,
+                                      const std::string& expires) {
+        publish(config::notify_event::link_expiring,
+                notify::link_expiring_document(run.policy, run.id, job_id, file, expires));
+    };
     engine_ = std::make_unique<runs::engine>(
         io_.get_executor(),
         store_,
@@ -613,6 +670,7 @@ void service::refuse_reload(system_clock::time_point at, const std::string& why)
         logger()->error("cannot record the refused reload: {}", to_string(r.error()));
     }
     metrics_.config_reloaded(false, at);
+    publish(config::notify_event::reload_failed, notify::reload_failed_document(why, digest_));
     notify(reload_failed_message(why));
 }
 
@@ -633,6 +691,11 @@ void service::reload() {
         refuse_reload(now, to_string(fresh.error()));
         return;
     }
+    auto notifier = make_notifier(*loaded);
+    if (!notifier) {
+        refuse_reload(now, to_string(notifier.error()));
+        return;
+    }
     const auto diff =
         config::diff_configurations(config_, *loaded, [this](const std::string& p, const std::string& v) {
             auto consumed = store_.is_trigger_consumed(p, v);
@@ -650,6 +713,7 @@ void service::reload() {
         logger()->warn("log_level: {}", to_string(r.error()));
     }
     install_clients(std::move(*fresh));
+    notifier_ = std::move(*notifier);
     config_ = std::move(*loaded);
     digest_ = config::config_digest(config_);
     publish_drill_max_ages();
@@ -706,6 +770,9 @@ void service::begin_shutdown(int signal_number) {
 }
 
 void service::finish() {
+    if (notifier_) {
+        notifier_->stop();
+    }
     if (metrics_endpoint_) {
         metrics_endpoint_->stop();
     }

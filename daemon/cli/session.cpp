@@ -50,6 +50,20 @@ result<atlas::client> make_atlas_client(boost::asio::any_io_executor executor,
     transport_options.request_timeout = settings.request_timeout;
     transport_options.user_agent = std::string("atlas-restored/") + ATLAS_RESTORED_VERSION;
     transport_options.on_response = std::move(on_response);
+    // atlas.proxy, else $https_proxy / $no_proxy; downloads use the same transport and rule.
+    std::optional<std::string> proxy_credentials;
+    if (settings.proxy_credentials) {
+        auto value = config::read_secret(*settings.proxy_credentials, config::environment::from_process());
+        if (!value) {
+            return value.error();
+        }
+        proxy_credentials = std::move(*value);
+    }
+    auto proxy = http::choose_proxy(settings.proxy, proxy_credentials, http::process_environment());
+    if (!proxy) {
+        return proxy.error();
+    }
+    transport_options.proxy = std::move(*proxy);
     auto transport = http::https_client::create(std::move(executor), transport_options);
     if (!transport) {
         return transport.error();

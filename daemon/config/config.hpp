@@ -71,6 +71,9 @@ struct atlas_settings {
     duration request_timeout = std::chrono::seconds(30);
     int requests_per_minute = 100;     // client-side limit per project
     std::optional<std::string> proxy;  // unset: $https_proxy / $no_proxy
+    // proxy_credentials_file / _env: "user:password" for the proxy (Basic), a secret. Unset: the
+    // userinfo of $https_proxy, if any (atlas.proxy itself may not hold credentials).
+    std::optional<secret_ref> proxy_credentials;
 };
 
 struct profile {
@@ -89,6 +92,7 @@ struct notify_target {
                                     notify_event::succeeded,
                                     notify_event::link_expiring,
                                     notify_event::reload_failed};
+    std::optional<std::string> ca_file;  // tls.ca_file; unset: the system trust store
     location where;
 };
 

@@ -98,6 +98,9 @@ class renderer {
         line(d, "request_timeout", format_duration(a.request_timeout));
         line(d, "requests_per_minute", std::to_string(a.requests_per_minute));
         line(d, "proxy", a.proxy ? quote(*a.proxy) : "(environment)");
+        if (a.proxy_credentials) {
+            line(d, "proxy_credentials", secret_text(*a.proxy_credentials));
+        }
     }
 
     void policy_keys(int d, const policy& p) {
@@ -172,6 +175,10 @@ class renderer {
             on += (i ? ", " : "") + std::string(to_string(n.on[i]));
         }
         line(d, "on", on + "]");
+        if (n.ca_file) {
+            line(d, "tls");
+            line(d + 1, "ca_file", quote(*n.ca_file));
+        }
     }
 
   private:

@@ -60,6 +60,7 @@ struct partial_atlas {
     std::optional<duration> request_timeout;
     std::optional<int> requests_per_minute;
     std::optional<std::string> proxy;
+    std::optional<secret_ref> proxy_credentials;
 };
 
 void apply(const partial_atlas& p, atlas_settings& s) {
@@ -84,6 +85,9 @@ void apply(const partial_atlas& p, atlas_settings& s) {
     if (p.proxy) {
         s.proxy = *p.proxy;
     }
+    if (p.proxy_credentials) {
+        s.proxy_credentials = *p.proxy_credentials;
+    }
 }
 
 struct raw_profile {
@@ -93,8 +97,15 @@ struct raw_profile {
     std::string path;
 };
 
-const std::vector<std::string_view> atlas_keys = {
-    "base_url", "api_version", "auth", "tls", "request_timeout", "requests_per_minute", "proxy"};
+const std::vector<std::string_view> atlas_keys = {"base_url",
+                                                  "api_version",
+                                                  "auth",
+                                                  "tls",
+                                                  "request_timeout",
+                                                  "requests_per_minute",
+                                                  "proxy",
+                                                  "proxy_credentials_file",
+                                                  "proxy_credentials_env"};
 const std::vector<std::string_view> main_keys = {"atlas",
                                                  "profiles",
                                                  "notify",
@@ -307,7 +318,10 @@ class file_parser {
             }
         }
         if (const entry* x = m.get("proxy")) {
-            p.proxy = read_url(*x, {"http", "https"}, true);
+            p.proxy = read_url(*x, {"http"}, true);
+        }
+        if (m.get("proxy_credentials_file") || m.get("proxy_credentials_env")) {
+            p.proxy_credentials = parse_secret(m, "proxy_credentials");
         }
         return p;
     }
@@ -335,10 +349,12 @@ class file_parser {
             scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
         if (!parsed || !parsed->has_authority() || parsed->host().empty() ||
             std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
-            sink_.add(e.mark(),
-                      e.path,
-                      proxy ? "must be an http:// or https:// URL like http://proxy.corp:3128"
-                            : "must be an https:// URL like https://cloud.mongodb.com (TLS is always used)");
+            sink_.add(
+                e.mark(),
+                e.path,
+                proxy ? "must be an http:// URL like http://proxy.corp:3128 (the TLS to Atlas is end to end "
+                        "through CONNECT)"
+                      : "must be an https:// URL like https://cloud.mongodb.com (TLS is always used)");
             return std::nullopt;
         }
         if (parsed->has_userinfo()) {
@@ -481,7 +497,7 @@ class file_parser {
         }
         for (std::size_t i = 0; i < e.value.size(); ++i) {
             entry item{"", e.key_node, e.value[i], detail::index_path(e.path, i)};
-            map_reader m(sink_, item.value, item.mark(), item.path, {"url_file", "url_env", "on"});
+            map_reader m(sink_, item.value, item.mark(), item.path, {"url_file", "url_env", "on", "tls"});
             if (!m.ok()) {
                 continue;
             }
@@ -509,6 +525,15 @@ class file_parser {
                             on->mark(),
                             on->path,
                             "must name at least one event (failed, succeeded, link_expiring, reload_failed)");
+                    }
+                }
+            }
+            if (const entry* x = m.get("tls")) {
+                map_reader tls(sink_, x->value, x->mark(), x->path, {"ca_file"});
+                if (const entry* ca = tls.get("ca_file")) {
+                    if (auto v = detail::read_string(sink_, *ca)) {
+                        std::filesystem::path path = *v;
+                        target.ca_file = (path.is_relative() ? dir_ / path : path).string();
                     }
                 }
             }

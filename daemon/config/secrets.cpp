@@ -116,8 +116,14 @@ std::vector<const secret_ref*> secret_refs(const configuration& c) {
         }
     };
     add_auth(c.atlas.auth);
+    if (c.atlas.proxy_credentials) {
+        out.push_back(&*c.atlas.proxy_credentials);
+    }
     for (const auto& p : c.profiles) {
         add_auth(p.atlas.auth);
+        if (p.atlas.proxy_credentials) {
+            out.push_back(&*p.atlas.proxy_credentials);
+        }
     }
     for (const auto& n : c.notify) {
         out.push_back(&n.url);

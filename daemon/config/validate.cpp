@@ -142,7 +142,7 @@ std::vector<config_problem> validate_policies(const configuration& c,
             }
         }
         if (p.profile && !profiles.contains(*p.profile)) {
-            std::string message = "unknown profile '" + *p.profile + "'";
+            std::string message = "unknown profile '" + *p.profile + "' in policy '" + p.name + "'";
             std::string best;
             std::size_t best_distance = 3;
             for (const auto& name : profiles) {

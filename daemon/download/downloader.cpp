@@ -663,6 +663,9 @@ asio::awaitable<file_result> fetch_file(fetch_context ctx,
                     plan.policy,
                     *name,
                     d.expires.value_or("?"));
+                if (plan.on_link_expiring) {
+                    plan.on_link_expiring(*name, d.expires.value_or(""));
+                }
             }
             if (!verdict.message.empty()) {
                 log()->warn("{}: {}", who, verdict.message);

@@ -58,6 +58,9 @@ struct file_plan {
     std::chrono::milliseconds progress_every{2000};             // … or 2 s, whichever comes first
     std::function<sys_time()> clock;                            // unset: system_clock::now
     std::function<void(const download_progress&)> on_progress;  // at most about once a second
+    // Once per fetch, when the link will expire before the file is downloaded (the
+    // atlas_restored_link_expiring_total warning): the server's file name and the link's expiry.
+    std::function<void(const std::string& file, const std::string& expires)> on_link_expiring;
 };
 
 struct file_result {

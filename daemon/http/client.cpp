@@ -7,6 +7,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -258,6 +259,46 @@ struct client_state {
 
 using impl_ptr = std::shared_ptr<client_state>;
 
+// CONNECT host:port on a fresh TCP connection to the proxy. On success the connection is a byte
+// pipe to the target and the TLS handshake follows on it. Nothing the proxy sends after its
+// answer's header is read: a 2xx to CONNECT has no body, and the TLS server speaks only after the
+// client hello.
+asio::awaitable<result<void>> open_tunnel(beast::tcp_stream& stream,
+                                          const proxy_settings& proxy,
+                                          const origin& target,
+                                          const std::string& user_agent,
+                                          std::chrono::milliseconds timeout) {
+    const std::string text = connect_request(proxy, target, user_agent);
+    stream.expires_after(timeout);
+    auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(text), use_nothrow);
+    if (write_ec) {
+        co_return make_error(write_ec == beast::error::timeout ? errc::timeout : errc::connect_failed,
+                             "proxy " + proxy.display + ": sending CONNECT failed: " + write_ec.message());
+    }
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::empty_body> parser;
+    parser.header_limit(response_header_limit);
+    parser.skip(true);  // no body after the header of a CONNECT answer
+    stream.expires_after(timeout);
+    auto [read_ec, read_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+    if (read_ec) {
+        co_return make_error(read_ec == beast::error::timeout ? errc::timeout : errc::connect_failed,
+                             "proxy " + proxy.display + " did not answer CONNECT to " + to_string(target) +
+                                 ": " + read_ec.message());
+    }
+    const auto& head = parser.get();
+    const int status = static_cast<int>(head.result_int());
+    if (status < 200 || status > 299) {
+        co_return proxy_refusal(proxy, target, status, std::string(head.reason()));
+    }
+    if (buffer.size() != 0) {
+        co_return make_error(errc::bad_response,
+                             "proxy " + proxy.display + " sent data after its CONNECT answer");
+    }
+    logger()->debug("tunnel to {} open through proxy {}", to_string(target), proxy.display);
+    co_return result<void>{};
+}
+
 asio::awaitable<result<std::unique_ptr<connection>>> open_connection(impl_ptr self, origin where) {
     const std::string peer = to_string(where);
     const auto timeout = self->options.connect_timeout;
@@ -271,16 +312,25 @@ asio::awaitable<result<std::unique_ptr<connection>>> open_connection(impl_ptr se
             r->cancel();
         }
     });
+    // Through a proxy the TCP connection goes to the proxy; the TLS session (below) still goes to,
+    // and verifies, the real host.
+    const proxy_settings* via = nullptr;
+    if (self->options.proxy && !bypasses_proxy(self->options.proxy->no_proxy, where.host, where.port)) {
+        via = &*self->options.proxy;
+    }
+    const std::string dial_host = via ? via->host : where.host;
+    const std::uint16_t dial_port = via ? via->port : where.port;
+    const std::string dial_name = via ? "proxy " + via->display : peer;
     auto [resolve_ec, endpoints] =
-        co_await resolver->async_resolve(where.host, std::to_string(where.port), use_nothrow);
+        co_await resolver->async_resolve(dial_host, std::to_string(dial_port), use_nothrow);
     const bool resolve_timed_out = resolve_deadline.expiry() <= std::chrono::steady_clock::now();
     resolve_deadline.cancel();
     if (resolve_ec) {
         if (resolve_ec == asio::error::operation_aborted && resolve_timed_out) {
-            co_return make_error(errc::timeout, "resolving " + where.host + " timed out");
+            co_return make_error(errc::timeout, "resolving " + dial_host + " timed out");
         }
         co_return make_error(errc::connect_failed,
-                             "cannot resolve " + where.host + ": " + resolve_ec.message());
+                             "cannot resolve " + (via ? dial_name : dial_host) + ": " + resolve_ec.message());
     }
 
     auto conn = std::make_unique<connection>(self->executor, self->tls);
@@ -288,19 +338,27 @@ asio::awaitable<result<std::unique_ptr<connection>>> open_connection(impl_ptr se
     tcp_layer.expires_after(timeout);
     auto [connect_ec, endpoint] = co_await tcp_layer.async_connect(endpoints, use_nothrow);
     if (connect_ec == beast::error::timeout) {
-        co_return make_error(errc::timeout, "connecting to " + peer + " timed out");
+        co_return make_error(errc::timeout, "connecting to " + dial_name + " timed out");
     }
     if (connect_ec == asio::error::operation_aborted) {
-        co_return make_error(errc::cancelled, "connecting to " + peer + " was cancelled");
+        co_return make_error(errc::cancelled, "connecting to " + dial_name + " was cancelled");
     }
     if (connect_ec) {
-        co_return make_error(errc::connect_failed, "cannot connect to " + peer + ": " + connect_ec.message());
+        co_return make_error(errc::connect_failed,
+                             "cannot connect to " + dial_name + ": " + connect_ec.message());
     }
     ++self->stats.connections_opened;
     // Requests and TLS records are written whole; Nagle would only hold back their tails until the
     // peer's delayed ACK (40 ms a time on Linux).
     error_code nodelay_ec;
     tcp_layer.socket().set_option(tcp::no_delay(true), nodelay_ec);
+
+    if (via != nullptr) {
+        auto tunnel = co_await open_tunnel(tcp_layer, *via, where, self->options.user_agent, timeout);
+        if (!tunnel) {
+            co_return tunnel.error();
+        }
+    }
 
     SSL* ssl = conn->stream.native_handle();
     const bool ip_host = is_ip_literal(where.host);

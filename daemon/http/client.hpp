@@ -3,6 +3,7 @@
 // origin, a response body limit, and streaming of large bodies. Beast stays in client.cpp.
 
 #include "http/message.hpp"
+#include "http/proxy.hpp"
 #include "util/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -29,6 +30,9 @@ struct client_options {
     // status, or 0 when no status line arrived (connect, TLS, timeout or connection failures). The
     // status counts even when a streaming sink then refused the body. For metrics; must not throw.
     std::function<void(int status)> on_response;
+    // HTTPS through this forward proxy (CONNECT host:port, then TLS end to end with the real host
+    // verified), except for hosts its no_proxy list names. Unset: direct connections.
+    std::optional<proxy_settings> proxy;
 };
 
 struct client_stats {

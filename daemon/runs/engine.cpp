@@ -502,6 +502,9 @@ struct engine::impl : std::enable_shared_from_this<impl> {
         if (ok && needs_download(ctx.run.method)) {
             apply_retention(ctx);
         }
+        if (options.on_finished) {
+            options.on_finished(ctx.run);
+        }
     }
 
     void write_report_of(const state::run_record& run, spdlog::logger* log) {
@@ -1186,6 +1189,14 @@ struct engine::impl : std::enable_shared_from_this<impl> {
                     }
                 }
             };
+            if (options.on_link_expiring) {
+                plan.on_link_expiring = [weak, ctx, job_id = record.job_id](const std::string& file,
+                                                                            const std::string& expires) {
+                    if (auto s = weak.lock(); s && s->options.on_link_expiring) {
+                        s->options.on_link_expiring(ctx->run, job_id, file, expires);
+                    }
+                };
+            }
             const std::string job_id = record.job_id;
             download::reread_job_fn again = [self, ctx, client, job_id]() {
                 return reread(self, ctx, client, job_id);

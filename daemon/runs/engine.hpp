@@ -64,6 +64,14 @@ struct engine_options {
     // tests get the real thing: with ATLAS_RESTORED_TEST_KILL_AT=<point> in its environment the
     // process sends itself SIGKILL when a run reaches that point.
     std::function<bool(std::string_view point, const std::string& run_id)> crash_point;
+    // Notifications (daemon/notify): called after a run's final state is committed and its report
+    // written, and when a READY link will expire before its file is downloaded. They must not block.
+    std::function<void(const state::run_record& run)> on_finished;
+    std::function<void(const state::run_record& run,
+                       const std::string& job_id,
+                       const std::string& file,
+                       const std::string& expires)>
+        on_link_expiring;
 };
 
 struct engine_summary {

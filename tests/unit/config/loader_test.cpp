@@ -338,6 +338,41 @@ TEST_F(config_test, urls_must_be_https_and_carry_no_credentials) {
     EXPECT_THAT(proxy[0].message, ::testing::Not(HasSubstr("pw")));
 }
 
+TEST_F(config_test, proxy_credentials_come_from_a_file_and_only_http_proxies_are_accepted) {
+    auto c = loaded(
+        "atlas:\n  proxy: http://proxy.corp:3128\n  proxy_credentials_file: proxy-credentials\n"
+        "  auth: { service_account: { client_id: a, client_secret_file: /x } }\n"
+        "profiles:\n  - name: other\n    proxy: http://other-proxy:8080\n"
+        "    proxy_credentials_env: OTHER_PROXY_CREDENTIALS\n");
+    EXPECT_EQ(c.atlas.proxy, "http://proxy.corp:3128");
+    ASSERT_TRUE(c.atlas.proxy_credentials);
+    EXPECT_EQ(c.atlas.proxy_credentials->source, secret_source::credential);
+    EXPECT_EQ(c.atlas.proxy_credentials->name, "proxy-credentials");
+    ASSERT_THAT(c.profiles, SizeIs(1));
+    EXPECT_EQ(c.profiles[0].atlas.proxy, "http://other-proxy:8080");
+    ASSERT_TRUE(c.profiles[0].atlas.proxy_credentials);
+    EXPECT_EQ(c.profiles[0].atlas.proxy_credentials->source, secret_source::env);
+
+    auto https = problems_of(
+        "atlas:\n  proxy: https://proxy.corp:3128\n"
+        "  auth: { service_account: { client_id: a, client_secret_file: /x } }\n");
+    auto proxy = at_path(https, "atlas.proxy");
+    ASSERT_THAT(proxy, SizeIs(1)) << all_text(https);
+    EXPECT_THAT(proxy[0].message, HasSubstr("http://"));
+}
+
+TEST_F(config_test, a_webhook_may_name_its_own_ca) {
+    auto c = loaded(std::string(atlas_section) +
+                    "notify:\n  - url_file: /etc/hook\n    tls: { ca_file: /etc/hook-ca.pem }\n"
+                    "  - url_env: HOOK\n");
+    ASSERT_THAT(c.notify, SizeIs(2));
+    EXPECT_EQ(c.notify[0].ca_file, "/etc/hook-ca.pem");
+    EXPECT_FALSE(c.notify[1].ca_file);
+    auto bad = problems_of(std::string(atlas_section) +
+                           "notify:\n  - url_file: /etc/hook\n    tls: { cafile: /x }\n");
+    EXPECT_FALSE(bad.empty());
+}
+
 TEST_F(config_test, relative_secret_file_is_a_credential_and_env_names_are_checked) {
     auto c = loaded(
         "atlas:\n  auth: { api_key: { public_key: abc, private_key_file: atlas-key } }\n"
@@ -523,7 +558,8 @@ TEST_F(config_test, unknown_profile_is_reported_at_the_policy) {
     ASSERT_THAT(problems, SizeIs(1)) << all_text(problems);
     EXPECT_EQ(problems[0].field_path, "policies[0].profile");
     EXPECT_EQ(problems[0].line, line_containing(text, "profile: payment-org"));
-    EXPECT_EQ(problems[0].message, "unknown profile 'payment-org'; did you mean 'payments-org'?");
+    EXPECT_EQ(problems[0].message,
+              "unknown profile 'payment-org' in policy 'a'; did you mean 'payments-org'?");
 }
 
 TEST_F(config_test, bad_durations_are_reported) {

@@ -579,3 +579,36 @@ TEST_F(engine_test, a_file_that_never_matches_its_hash_fails_with_sha1_mismatch)
 
 }  // namespace
 }  // namespace atlas_restored::runs::testing
+
+namespace atlas_restored::runs::testing {
+namespace {
+
+// The notification hook (issue 7 webhooks): called once per finished run, after the final state
+// is committed, with that final record.
+TEST_F(engine_test, the_finished_hook_sees_each_final_run_once) {
+    std::vector<state::run_record> seen;
+    auto o = options();
+    o.on_finished = [&](const state::run_record& run) {
+        // Already durable when the hook runs.
+        EXPECT_EQ(store->get_run(run.id).value()->state, run.state);
+        seen.push_back(run);
+    };
+    make_engine(std::move(o));
+    add_fault(R"({"kind":"job_broken"})");
+    auto broken = eng->start_run(automated("users-drill"), manual());
+    ASSERT_TRUE(broken) << broken.error().message;
+    ASSERT_TRUE(run_until([&] { return finished(*broken); }));
+    auto ok = eng->start_run(automated("users-drill"), manual());
+    ASSERT_TRUE(ok) << ok.error().message;
+    ASSERT_TRUE(run_until([&] { return finished(*ok); }));
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].id, *broken);
+    EXPECT_EQ(seen[0].state, "failed");
+    EXPECT_EQ(seen[0].error.rfind("job_broken: ", 0), 0u) << seen[0].error;
+    EXPECT_TRUE(seen[0].finished_at);
+    EXPECT_EQ(seen[1].id, *ok);
+    EXPECT_EQ(seen[1].state, "succeeded");
+}
+
+}  // namespace
+}  // namespace atlas_restored::runs::testing
