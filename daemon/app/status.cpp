@@ -129,7 +129,31 @@ progress progress_of(const run_details& d) {
     return p;
 }
 
-json::object run_json(const run_details& d) {
+// How fast a run in `downloading` is going: bytes so far over the time since its jobs were READY
+// (an average, which also covers bytes from before a restart), and the time left at that rate.
+struct pace {
+    std::optional<double> bytes_per_second;
+    std::optional<std::int64_t> eta_seconds;
+};
+
+pace pace_of(const run_details& d, const progress& p, std::chrono::system_clock::time_point now) {
+    if (d.run.state != state::run_state::downloading || !d.run.ready_at || p.done == 0) {
+        return {};
+    }
+    const double elapsed = std::chrono::duration<double>(now - from_unix_millis(*d.run.ready_at)).count();
+    if (elapsed < 1.0) {
+        return {};  // too early to say anything useful
+    }
+    pace out;
+    out.bytes_per_second = static_cast<double>(p.done) / elapsed;
+    if (p.total > p.done) {
+        out.eta_seconds =
+            static_cast<std::int64_t>(static_cast<double>(p.total - p.done) / *out.bytes_per_second + 0.5);
+    }
+    return out;
+}
+
+json::object run_json(const run_details& d, std::chrono::system_clock::time_point now) {
     const auto& r = d.run;
     json::object o;
     o["id"] = r.id;
@@ -194,6 +218,11 @@ json::object run_json(const run_details& d) {
     po["bytes_total"] = p.total > 0 ? json::value(p.total) : json::value(nullptr);
     po["files"] = p.files;
     po["files_verified"] = p.verified;
+    const auto speed = pace_of(d, p, now);
+    po["rate_bytes_per_second"] = speed.bytes_per_second
+                                      ? json::value(static_cast<std::int64_t>(*speed.bytes_per_second))
+                                      : json::value(nullptr);
+    po["eta_seconds"] = speed.eta_seconds ? json::value(*speed.eta_seconds) : json::value(nullptr);
     o["download"] = std::move(po);
     return o;
 }
@@ -247,7 +276,7 @@ boost::json::object status_document(const status_snapshot& snapshot,
                                     std::chrono::system_clock::time_point now) {
     json::array runs;
     for (const auto& d : snapshot.runs) {
-        runs.push_back(run_json(d));
+        runs.push_back(run_json(d, now));
     }
     json::array policies;
     if (configuration) {
@@ -317,7 +346,7 @@ std::string pad(std::string text, std::size_t width) {
     return text;
 }
 
-std::string progress_text(const run_details& d) {
+std::string progress_text(const run_details& d, std::chrono::system_clock::time_point now) {
     const auto p = progress_of(d);
     if (p.files == 0) {
         return {};
@@ -330,6 +359,12 @@ std::string progress_text(const run_details& d) {
                       "%d%%",
                       static_cast<int>(100.0 * static_cast<double>(p.done) / static_cast<double>(p.total)));
         text = std::string(percent) + " (" + text + " of " + human_bytes(p.total) + ")";
+    }
+    if (const auto speed = pace_of(d, p, now); speed.bytes_per_second) {
+        text += " at " + human_bytes(static_cast<std::uint64_t>(*speed.bytes_per_second)) + "/s";
+        if (speed.eta_seconds) {
+            text += ", ETA " + format_age(std::chrono::seconds(*speed.eta_seconds));
+        }
     }
     return text + ", " + std::to_string(p.verified) + "/" + std::to_string(p.files) + " files verified";
 }
@@ -388,7 +423,7 @@ std::string status_text(const status_snapshot& snapshot,
             std::string active = "-";
             if (f.active) {
                 active = f.active->run.state + " " + f.active->run.id;
-                const auto pr = progress_text(*f.active);
+                const auto pr = progress_text(*f.active, now);
                 if (!pr.empty()) {
                     active += " " + pr;
                 }
@@ -412,6 +447,9 @@ std::string status_text(const status_snapshot& snapshot,
         const auto& d = snapshot.runs[i];
         const auto& r = d.run;
         out << r.id << "  " << r.policy << "  " << who_started(r) << "  " << r.state;
+        if (r.planned_at && r.trigger == "schedule") {
+            out << "  planned " << format_iso8601(from_unix_millis(*r.planned_at));  // with its jitter
+        }
         if (r.submitted_at) {
             out << "  submitted " << format_iso8601(from_unix_millis(*r.submitted_at));
         }
@@ -421,7 +459,7 @@ std::string status_text(const status_snapshot& snapshot,
         if (!d.jobs.empty()) {
             out << "  jobs " << d.jobs.size();
         }
-        const auto pr = progress_text(d);
+        const auto pr = progress_text(d, now);
         if (!pr.empty()) {
             out << "  " << pr;
         }

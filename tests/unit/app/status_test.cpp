@@ -254,6 +254,32 @@ TEST(StatusText, OneLinePerPolicyThenRecentRuns) {
     EXPECT_NE(text.find("error: job_broken: Atlas reported"), std::string::npos) << text;
 }
 
+TEST(StatusText, ADownloadShowsItsRateAndTimeLeft) {
+    auto s = sample();
+    auto& active = s.runs.back();  // r-4, downloading
+    active.run.ready_at = to_unix_millis(now - std::chrono::seconds(10));
+    active.files[0].bytes_expected = 100 * 1048576;
+    active.files[0].bytes_done = 50 * 1048576;  // 5 MiB/s since READY: 10 s to go
+    const auto text = status_text(s, nullptr, std::nullopt, now);
+    EXPECT_NE(text.find("50% (50.0 MiB of 100.0 MiB) at 5.0 MiB/s, ETA 10s, 0/1 files verified"),
+              std::string::npos)
+        << text;
+    const auto doc = status_document(s, nullptr, now);
+    const auto& download = doc.at("runs").as_array().back().at("download");
+    EXPECT_EQ(download.at("rate_bytes_per_second").as_int64(), 5 * 1048576);
+    EXPECT_EQ(download.at("eta_seconds").as_int64(), 10);
+    // A finished run has no rate.
+    EXPECT_TRUE(doc.at("runs").as_array().front().at("download").at("eta_seconds").is_null());
+}
+
+TEST(StatusText, AScheduledRunShowsItsPlannedTime) {
+    auto s = sample();
+    s.runs.front().run.planned_at = ms("2026-11-27T03:04:05Z");  // the fire time plus its jitter
+    const auto text = status_text(s, nullptr, std::nullopt, now);
+    EXPECT_NE(text.find("r-1  drill  schedule  succeeded  planned 2026-11-27T03:04:05Z"), std::string::npos)
+        << text;
+}
+
 TEST(StatusText, LimitsRecentRunsAndSaysSo) {
     const auto text = status_text(sample(), nullptr, std::nullopt, now, 2);
     EXPECT_EQ(text.find("r-1 "), std::string::npos);
