@@ -37,9 +37,9 @@
 
 #include <array>
 #include <chrono>
-#include <fstream>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -155,7 +155,8 @@ session connect(asio::io_context& io, const args& a) {
         std::cerr << "bench-tool: --sa ID:SECRET or --digest PUBLIC:PRIVATE is required\n";
         std::exit(2);
     }
-    settings.auth.type = sa.empty() ? atlas::credentials::kind::api_key : atlas::credentials::kind::service_account;
+    settings.auth.type =
+        sa.empty() ? atlas::credentials::kind::api_key : atlas::credentials::kind::service_account;
     settings.auth.id = pair.substr(0, colon);
     settings.auth.secret = pair.substr(colon + 1);
     settings.retry.initial = std::chrono::milliseconds(200);
@@ -164,7 +165,10 @@ session connect(asio::io_context& io, const args& a) {
 }
 
 // The fake's control API on its own connection (not counted by the fake).
-json::value control(asio::io_context& io, const session& s, const std::string& method, const std::string& path) {
+json::value control(asio::io_context& io,
+                    const session& s,
+                    const std::string& method,
+                    const std::string& path) {
     http::client_options o;
     o.ca_file = s.ca;
     auto transport = http::https_client::create(io.get_executor(), o);
@@ -271,7 +275,8 @@ int do_create(const args& a) {
     req.snapshot_id = snap->id;
     req.delivery.method_name = "HTTP";
     req.delivery.max_downloads = static_cast<std::int32_t>(a.number("max-downloads", 10));
-    auto created = run_on(io, client.create_restore_job(group, cluster, req, std::chrono::system_clock::now()));
+    auto created =
+        run_on(io, client.create_restore_job(group, cluster, req, std::chrono::system_clock::now()));
     if (!created || created->jobs.empty()) {
         std::cerr << "bench-tool: create: " << (created ? "no job" : created.error().message) << "\n";
         return 1;
@@ -334,7 +339,8 @@ int do_api(const args& a) {
         req.snapshot_id = snap->id;
         req.delivery.method_name = "HTTP";
         req.delivery.max_downloads = 1;
-        auto created = run_on(io, client.create_restore_job(group, cluster, req, std::chrono::system_clock::now()));
+        auto created =
+            run_on(io, client.create_restore_job(group, cluster, req, std::chrono::system_clock::now()));
         if (!created || created->jobs.empty()) {
             std::cerr << "bench-tool: create " << i << ": " << (created ? "no job" : created.error().message)
                       << "\n";
@@ -347,7 +353,9 @@ int do_api(const args& a) {
     auto counters_creates = control(io, s, "GET", "/_fake/counters");
     const auto t1 = steady::now();
     for (long i = 0; i < polls; ++i) {
-        auto job = run_on(io, client.get_restore_job(group, cluster, job_ids[static_cast<std::size_t>(i) % job_ids.size()]));
+        auto job = run_on(
+            io,
+            client.get_restore_job(group, cluster, job_ids[static_cast<std::size_t>(i) % job_ids.size()]));
         if (!job) {
             std::cerr << "bench-tool: poll " << i << ": " << job.error().message << "\n";
             return 1;
@@ -413,8 +421,8 @@ int do_mkjobs(const args& a) {
     for (const auto& t : targets) {
         auto snap = run_on(io, client.latest_snapshot(t[0], t[1]));
         if (!snap) {
-            std::cerr << "bench-tool: latest snapshot of " << t[0] << "/" << t[1] << ": " << snap.error().message
-                      << "\n";
+            std::cerr << "bench-tool: latest snapshot of " << t[0] << "/" << t[1] << ": "
+                      << snap.error().message << "\n";
             return 1;
         }
         snapshots.push_back(snap->id);
@@ -425,14 +433,16 @@ int do_mkjobs(const args& a) {
         atlas::create_restore_job_request req;
         req.snapshot_id = snapshots[k];
         req.delivery.method_name = "HTTP";
-        auto created = run_on(io, client.create_restore_job(t[0], t[1], req, std::chrono::system_clock::now()));
+        auto created =
+            run_on(io, client.create_restore_job(t[0], t[1], req, std::chrono::system_clock::now()));
         if (!created || created->jobs.empty()) {
             std::cerr << "bench-tool: create " << i << ": " << (created ? "no job" : created.error().message)
                       << "\n";
             return 1;
         }
         const auto& j = created->jobs.front();
-        std::cout << j.id << ' ' << j.batch_id.value_or("-") << ' ' << t[0] << ' ' << t[1] << ' ' << t[2] << '\n';
+        std::cout << j.id << ' ' << j.batch_id.value_or("-") << ' ' << t[0] << ' ' << t[1] << ' ' << t[2]
+                  << '\n';
     }
     std::cout.flush();
     return 0;
@@ -448,7 +458,8 @@ int do_seed(const args& a) {
     const long policies = std::max(1L, a.number("policies", 1));
     const std::string group = a.get("group", "6a1b2c3d4e5f60718293a4b5");
     const std::string cluster = a.get("cluster", "bench-rs");
-    const std::vector<job_line> jobs = a.values.count("jobs") ? read_job_lines(a.get("jobs")) : std::vector<job_line>{};
+    const std::vector<job_line> jobs =
+        a.values.count("jobs") ? read_job_lines(a.get("jobs")) : std::vector<job_line>{};
     std::filesystem::create_directories(dir);
     auto store = state::store::open(dir);
     if (!store) {
