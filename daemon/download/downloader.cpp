@@ -170,6 +170,8 @@ struct transfer final : http::body_sink {
     std::optional<std::uint64_t> total;  // the whole file's size, once announced
     std::uint64_t stored_offset = 0;
     steady::time_point stored_at = steady::now();
+    static constexpr std::uint64_t writeback_every = 8ull << 20;
+    std::uint64_t written_back = 0;  // write-back started up to here (start_writeback)
     int attempt = 0;
 
     // One attempt.
@@ -255,6 +257,24 @@ struct transfer final : http::body_sink {
         stored_at = now;
         notify(counted);
         return {};
+    }
+
+    // Starts the kernel's write-back of what arrived since the last call, every writeback_every
+    // bytes, without waiting for it. The fsync before the rename then waits only for the tail
+    // instead of the whole file (bench/run download: 1 GiB was a 5 s fsync at the end). Advisory:
+    // a failure changes nothing, the fsync still decides.
+    void start_writeback() {
+        if (offset < written_back || offset - written_back < writeback_every) {
+            if (offset < written_back) {
+                written_back = 0;  // started over
+            }
+            return;
+        }
+        (void)::sync_file_range(fd,
+                                static_cast<off_t>(written_back),
+                                static_cast<off_t>(offset - written_back),
+                                SYNC_FILE_RANGE_WRITE);
+        written_back = offset;
     }
 
     result<void> refuse(sink_failure why, std::string message) {
@@ -384,6 +404,7 @@ struct transfer final : http::body_sink {
         hash.update(bytes);
         offset += n;
         attempt_bytes += n;
+        start_writeback();
         metrics.download_bytes(policy, n);
         if (auto r = save_progress(false, attempt); !r) {
             return refuse(sink_failure::store, r.error().message);

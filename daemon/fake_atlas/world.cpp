@@ -754,6 +754,9 @@ json::object world::jobs_json(time_point now) const {
         fake["downloads_used"] = j->downloads_used;
         fake["file_bytes"] = j->content ? j->content->size() : 0;
         fake["requested_method"] = j->requested_method;
+        // When the job turns FINISHED (and its delivery READY), for latency measurements (bench/).
+        fake["finishes_unix_ms"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(j->finishes.time_since_epoch()).count();
         o["_fake"] = std::move(fake);
         if (auto* d = o["delivery"].if_object()) {
             for (const char* secret : {"authValue", "url", "urlV2"}) {
