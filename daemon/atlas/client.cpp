@@ -5,6 +5,7 @@
 #include "atlas/protocol.hpp"
 #include "util/logging.hpp"
 
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -134,10 +135,50 @@ struct client::impl {
         }
     }
 
-    asio::awaitable<result<std::string>> bearer_token() {
-        if (auto cached = tokens.token(std::chrono::steady_clock::now())) {
-            co_return *cached;
+    // One token request at a time: while it is in flight, other callers wait for its outcome
+    // instead of asking for tokens of their own (a thousand runs resuming at start-up would
+    // otherwise ask for a thousand tokens, and Atlas limits token requests per client).
+    struct token_fetch {
+        explicit token_fetch(asio::any_io_executor ex) : done_signal(std::move(ex)) {
+            done_signal.expires_at(asio::steady_timer::time_point::max());
         }
+        asio::steady_timer done_signal;  // cancelled when the fetch ends: wakes every waiter
+        bool done = false;
+        std::optional<error> failure;
+    };
+    std::shared_ptr<token_fetch> token_in_flight;
+
+    asio::awaitable<result<std::string>> bearer_token() {
+        for (;;) {
+            if (auto cached = tokens.token(std::chrono::steady_clock::now())) {
+                co_return *cached;
+            }
+            if (!token_in_flight) {
+                break;
+            }
+            const auto fetch = token_in_flight;  // named: it must outlive the wait
+            boost::system::error_code ignored;
+            co_await fetch->done_signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+            if (!fetch->done) {
+                co_return make_error(errc::cancelled, "cancelled while waiting for an access token");
+            }
+            if (fetch->failure) {
+                co_return *fetch->failure;
+            }
+        }
+        const auto fetch = std::make_shared<token_fetch>(co_await asio::this_coro::executor);
+        token_in_flight = fetch;
+        auto fetched = co_await fetch_token();
+        fetch->done = true;
+        if (!fetched) {
+            fetch->failure = fetched.error();
+        }
+        token_in_flight.reset();
+        fetch->done_signal.cancel();
+        co_return fetched;
+    }
+
+    asio::awaitable<result<std::string>> fetch_token() {
         ++stats.token_requests;
         ++stats.http_exchanges;
         auto answer =

@@ -451,6 +451,24 @@ TEST_F(engine_test, an_expired_link_fails_the_run_or_is_resubmitted_when_the_pol
     EXPECT_TRUE(files[0].verified);
 }
 
+TEST_F(engine_test, runs_starting_together_share_one_access_token_request) {
+    make_engine();
+    std::vector<std::string> ids;
+    for (const char* name : {"a", "b", "c", "d", "e"}) {
+        auto id = eng->start_run(automated(name), manual());
+        ASSERT_TRUE(id) << id.error().message;
+        ids.push_back(*id);
+    }
+    ASSERT_TRUE(run_until([&] {
+        return std::all_of(ids.begin(), ids.end(), [&](const std::string& id) { return finished(id); });
+    }));
+    for (const auto& id : ids) {
+        EXPECT_EQ(run_of(id).state, succeeded) << run_of(id).error;
+    }
+    // Five callers found the token cache empty at once: one request, the others waited for it.
+    EXPECT_EQ(world->counters().token_requests, 1u);
+}
+
 TEST_F(engine_test, every_run_of_a_project_shares_its_rate_limit) {
     cfg.atlas.requests_per_minute = 4;  // a bucket of 4 calls, then one every 15 s
     make_engine();
