@@ -487,10 +487,11 @@ TEST_F(engine_test, every_run_of_a_project_shares_its_rate_limit) {
     ASSERT_TRUE(run_until([&] { return api_calls() >= 4; }, 10s));
     io.restart();
     io.run_for(1000ms);
-    EXPECT_EQ(api_calls(), 4u);  // two snapshot listings and two creates, then the bucket is empty
-    EXPECT_EQ(world->counters().creates, 2u);
-    EXPECT_EQ(run_of(*a).state, state::run_state::waiting);
-    EXPECT_EQ(run_of(*b).state, state::run_state::waiting);
+    // The bucket's four calls, shared by both runs (which of them got which depends on timing:
+    // snapshot listings, creates, a first poll), then nothing until the next token in 15 s.
+    EXPECT_EQ(api_calls(), 4u);
+    EXPECT_GE(world->counters().creates, 1u);
+    EXPECT_FALSE(finished(*a) || finished(*b));
     bool stopped = false;
     asio::co_spawn(io, eng->shutdown(), [&](std::exception_ptr) { stopped = true; });
     ASSERT_TRUE(run_until([&] { return stopped; }, 5s));
