@@ -7,22 +7,6 @@
 
 namespace atlas_restored::app {
 
-std::string human_bytes(std::uint64_t bytes) {
-    static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    if (bytes < 1024) {
-        return std::to_string(bytes) + " B";
-    }
-    double value = static_cast<double>(bytes);
-    int unit = 0;
-    while (value >= 1024.0 && unit < 5) {
-        value /= 1024.0;
-        ++unit;
-    }
-    char text[32];
-    std::snprintf(text, sizeof(text), "%.1f %s", value, units[unit]);
-    return text;
-}
-
 std::string describe_summary(const runs::engine_summary& s) {
     std::string text = std::to_string(s.active_runs) +
                        (s.active_runs == 1 ? " active run, " : " active runs, ") +

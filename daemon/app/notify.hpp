@@ -4,6 +4,7 @@
 // libsystemd's sd_notify(), which does nothing when $NOTIFY_SOCKET is unset.
 
 #include "runs/engine.hpp"
+#include "util/units.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -23,9 +24,6 @@ std::string reload_failed_message(std::string_view why);  // STATUS=reload faile
 std::string stopping_message();
 std::string status_message(std::string_view status);
 std::string watchdog_message();
-
-// "1.5 GiB", "512 B", …
-std::string human_bytes(std::uint64_t bytes);
 
 std::uint64_t monotonic_usec_now();
 

@@ -351,21 +351,8 @@ std::string progress_text(const run_details& d, std::chrono::system_clock::time_
     if (p.files == 0) {
         return {};
     }
-    std::string text = human_bytes(p.done);
-    if (p.total > 0) {
-        char percent[16];
-        std::snprintf(percent,
-                      sizeof(percent),
-                      "%d%%",
-                      static_cast<int>(100.0 * static_cast<double>(p.done) / static_cast<double>(p.total)));
-        text = std::string(percent) + " (" + text + " of " + human_bytes(p.total) + ")";
-    }
-    if (const auto speed = pace_of(d, p, now); speed.bytes_per_second) {
-        text += " at " + human_bytes(static_cast<std::uint64_t>(*speed.bytes_per_second)) + "/s";
-        if (speed.eta_seconds) {
-            text += ", ETA " + format_age(std::chrono::seconds(*speed.eta_seconds));
-        }
-    }
+    const auto speed = pace_of(d, p, now);
+    const std::string text = progress_summary(p.done, p.total, speed.bytes_per_second.value_or(0.0));
     return text + ", " + std::to_string(p.verified) + "/" + std::to_string(p.files) + " files verified";
 }
 

@@ -14,6 +14,7 @@
 #include "download/downloader.hpp"
 #include "metrics/metrics.hpp"
 #include "state/store.hpp"
+#include "util/units.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,8 +24,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
 #include <map>
 #include <ostream>
+#include <unistd.h>
 
 namespace atlas_restored::cli {
 namespace asio = boost::asio;
@@ -151,7 +154,26 @@ struct flow {
     std::ostream& out;
     std::ostream& err;
     atlas::client& client;
+    bool redraw_progress = false;  // stderr is a terminal: one progress line, redrawn in place
     int exit_code = exit_failure;
+
+    // Download progress while a file streams: on a terminal one line redrawn about once a second;
+    // piped, a plain line every few seconds (so logs of long restores show they move).
+    void show_progress(const download::download_progress& p,
+                       std::chrono::steady_clock::time_point& last_line) {
+        const std::string line =
+            "job " + p.job_id + ": downloading " +
+            progress_summary(p.bytes_done, p.bytes_total.value_or(0), p.bytes_per_second);
+        if (redraw_progress) {
+            err << "\r\033[K" << (p.done ? "" : line) << std::flush;
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (!p.done && now - last_line >= std::chrono::seconds(2)) {
+            err << line << "\n";
+            last_line = now;
+        }
+    }
 
     asio::awaitable<void> run() {
         auto request = to_request(options);
@@ -245,6 +267,10 @@ struct flow {
             plan.run_id = run.id;
             plan.job_id = job.id;
             plan.directory = dir;
+            plan.on_progress = [this, last_line = std::chrono::steady_clock::now()](
+                                   const download::download_progress& p) mutable {
+                show_progress(p, last_line);
+            };
             const auto job_id = job.id;
             auto reread = [this, job_id]() {
                 return client.get_restore_job(options.group_id, options.cluster, job_id);
@@ -395,6 +421,7 @@ int run_submit(const submit_options& options, std::ostream& out, std::ostream& e
     api_options.pretty = options.pretty;
     client->set_api_options(api_options);
     flow f{options, out, err, *client};
+    f.redraw_progress = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
     asio::co_spawn(io, f.run(), [&](std::exception_ptr e) {
         if (e) {
             std::rethrow_exception(e);

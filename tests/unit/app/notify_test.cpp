@@ -31,13 +31,6 @@ TEST(NotifyMessages, SummaryLine) {
     EXPECT_EQ(describe_summary(s), "1 active run, 2 queued, 1 download (1.5 KiB of 3.0 MiB)");
 }
 
-TEST(NotifyMessages, HumanBytes) {
-    EXPECT_EQ(human_bytes(0), "0 B");
-    EXPECT_EQ(human_bytes(1023), "1023 B");
-    EXPECT_EQ(human_bytes(1024), "1.0 KiB");
-    EXPECT_EQ(human_bytes(5ull * 1024 * 1024 * 1024), "5.0 GiB");
-}
-
 TEST(Watchdog, HalfOfWatchdogUsecAndOffWithoutIt) {
     ::unsetenv("WATCHDOG_PID");
     ::unsetenv("WATCHDOG_USEC");
