@@ -4,6 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +17,7 @@
 #include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <poll.h>
@@ -242,6 +244,39 @@ struct client_state {
         return found;
     }
 
+    // --- the max_buffered_per_origin limit: a counting semaphore per origin, handed over in
+    // the order the waiters came.
+    struct slot_waiter {
+        explicit slot_waiter(const asio::any_io_executor& ex) : wake(ex) {
+            wake.expires_at(asio::steady_timer::time_point::max());
+        }
+        asio::steady_timer wake;
+        bool granted = false;
+    };
+    struct origin_slots {
+        std::size_t in_use = 0;
+        std::deque<std::shared_ptr<slot_waiter>> waiters;
+    };
+    std::map<std::string, origin_slots> slots;
+
+    void release_slot(const std::string& key) {
+        auto it = slots.find(key);
+        if (it == slots.end()) {
+            return;
+        }
+        auto& s = it->second;
+        if (!s.waiters.empty()) {
+            auto next = std::move(s.waiters.front());  // the slot passes on: in_use stays
+            s.waiters.pop_front();
+            next->granted = true;
+            next->wake.cancel();
+            return;
+        }
+        if (--s.in_use == 0) {
+            slots.erase(it);
+        }
+    }
+
     void put_idle(const origin& where, std::unique_ptr<connection> c) {
         if (options.max_idle_per_origin == 0) {
             return;
@@ -258,6 +293,51 @@ struct client_state {
 };
 
 using impl_ptr = std::shared_ptr<client_state>;
+
+// Holds one of an origin's buffered-exchange slots until it goes out of scope.
+class slot_guard {
+  public:
+    slot_guard() = default;
+    slot_guard(impl_ptr self, std::string key) : self_(std::move(self)), key_(std::move(key)) {}
+    slot_guard(slot_guard&& other) noexcept = default;
+    slot_guard& operator=(slot_guard&&) = delete;
+    slot_guard(const slot_guard&) = delete;
+    slot_guard& operator=(const slot_guard&) = delete;
+    ~slot_guard() {
+        if (self_) {
+            self_->release_slot(key_);
+        }
+    }
+
+  private:
+    impl_ptr self_;
+    std::string key_;
+};
+
+// Waits for a slot when the origin has max_buffered_per_origin exchanges in flight. Cancelled
+// (shutdown) while waiting: errc::cancelled, and the queue forgets the waiter.
+asio::awaitable<result<slot_guard>> acquire_slot(impl_ptr self, const origin& where) {
+    const auto limit = self->options.max_buffered_per_origin;
+    if (limit == 0) {
+        co_return slot_guard{};
+    }
+    const auto key = to_string(where);
+    auto& s = self->slots[key];
+    if (s.in_use < limit) {
+        ++s.in_use;
+        co_return slot_guard{self, key};
+    }
+    const auto waiter = std::make_shared<client_state::slot_waiter>(self->executor);
+    s.waiters.push_back(waiter);
+    error_code ec;
+    co_await waiter->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (waiter->granted) {
+        co_return slot_guard{self, key};
+    }
+    auto& queue = self->slots[key].waiters;
+    queue.erase(std::remove(queue.begin(), queue.end(), waiter), queue.end());
+    co_return make_error(errc::cancelled, "cancelled while waiting for a connection to " + key);
+}
 
 // CONNECT host:port on a fresh TCP connection to the proxy. On success the connection is a byte
 // pipe to the target and the TLS handshake follows on it. Nothing the proxy sends after its
@@ -508,6 +588,16 @@ asio::awaitable<result<response>> do_send(impl_ptr self,
             self->options.on_response(status);
         }
     };
+
+    // Streams are not limited (see client_options::max_buffered_per_origin).
+    std::optional<slot_guard> slot;
+    if (!sink) {
+        auto acquired = co_await acquire_slot(self, where);
+        if (!acquired) {
+            co_return acquired.error();
+        }
+        slot.emplace(std::move(*acquired));
+    }
 
     for (int attempt = 0;; ++attempt) {
         std::unique_ptr<connection> conn = attempt == 0 ? self->take_idle(where) : nullptr;

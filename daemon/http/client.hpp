@@ -25,6 +25,10 @@ struct client_options {
     std::chrono::milliseconds request_timeout{30'000};
     std::size_t body_limit = 32 * 1024 * 1024;  // for buffered (non-streamed) responses
     std::size_t max_idle_per_origin = 8;
+    // Buffered exchanges (API calls) in flight per origin; more wait for one to end and reuse its
+    // connection, instead of each opening (and TLS-handshaking) its own. Streamed downloads are
+    // not counted: a long download must not hold up the calls that poll. 0: no limit.
+    std::size_t max_buffered_per_origin = 8;
     std::string user_agent = "atlas-restored";
     // Called once per send()/send_streaming() that reached the network, with the final answer's
     // status, or 0 when no status line arrived (connect, TLS, timeout or connection failures). The

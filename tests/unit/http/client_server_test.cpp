@@ -226,6 +226,44 @@ TEST_F(http_test, hundred_sequential_gets_share_one_connection) {
     EXPECT_EQ(find_header(seen[0].headers, "User-Agent"), "atlas-restored");
 }
 
+// Twenty API calls at once to one origin share a few connections instead of twenty handshakes;
+// without the limit each opens its own.
+TEST_F(http_test, concurrent_buffered_calls_wait_for_one_of_a_few_connections) {
+    reply slow;
+    slow.body = "ok";
+    slow.delay = 50ms;
+    auto srv = start_server(fixed(slow));
+    const origin where{"127.0.0.1", srv->port()};
+    const auto twenty_at_once = [&](https_client& client) {
+        int ok = 0;
+        int done = 0;
+        for (int i = 0; i < 20; ++i) {
+            asio::co_spawn(
+                io, client.send(where, get("/n/" + std::to_string(i))), [&](std::exception_ptr, auto r) {
+                    ok += r && r->status == 200 ? 1 : 0;
+                    ++done;
+                });
+        }
+        for (int round = 0; round < 300 && done < 20; ++round) {
+            io.restart();
+            io.run_for(50ms);
+        }
+        return ok;
+    };
+    client_options limited;
+    limited.max_buffered_per_origin = 3;
+    auto client = make_client(limited);
+    EXPECT_EQ(twenty_at_once(client), 20);
+    EXPECT_LE(client.stats().connections_opened, 3u);
+    EXPECT_EQ(client.stats().requests, 20u);
+
+    client_options unlimited;
+    unlimited.max_buffered_per_origin = 0;
+    auto naive = make_client(unlimited);
+    EXPECT_EQ(twenty_at_once(naive), 20);
+    EXPECT_GT(naive.stats().connections_opened, 3u);
+}
+
 TEST_F(http_test, localhost_by_name_and_post_bodies) {
     std::string got_body;
     std::optional<std::string> got_length;
