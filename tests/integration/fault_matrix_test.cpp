@@ -7,9 +7,9 @@
 
 #include "daemon_support.hpp"
 
-#include <gtest/gtest.h>
-
 #include <boost/json.hpp>
+
+#include <gtest/gtest.h>
 
 #include <csignal>
 #include <fstream>
@@ -26,7 +26,7 @@ struct matrix_case {
     const char* name;
     std::vector<std::string> fake_args;  // besides --job-seconds and the faults
     std::string job_seconds = "1";
-    std::vector<std::string> faults;     // queued at the fake's start (--fault JSON)
+    std::vector<std::string> faults;  // queued at the fake's start (--fault JSON)
     auth_mode auth = auth_mode::service_account;
     std::string cluster = "rs0";
     std::string delivery = "method: HTTP";  // inside `delivery: { … }`
@@ -61,12 +61,11 @@ TEST_P(FaultMatrix, RunEndsAsDocumented) {
     fake_atlas_server fake(dir.path(), args);
     config_options options;
     options.auth = c.auth;
-    options.policies_yaml = "  - name: fault\n    group_id: " + std::string(test_group_id) + "\n    cluster: " +
-                            c.cluster +
-                            "\n    restore_point: { latest_snapshot: true }\n"
-                            "    delivery: { " +
-                            c.delivery + " }\n    poll_interval: 1s\n    deadline: 5m\n    trigger: FAULT-1\n" +
-                            c.policy_extra;
+    options.policies_yaml =
+        "  - name: fault\n    group_id: " + std::string(test_group_id) + "\n    cluster: " + c.cluster +
+        "\n    restore_point: { latest_snapshot: true }\n"
+        "    delivery: { " +
+        c.delivery + " }\n    poll_interval: 1s\n    deadline: 5m\n    trigger: FAULT-1\n" + c.policy_extra;
     auto config = write_config(dir.path(), fake, options);
     {
         // A stall must outlast the request timeout to be a fault at all: 2 s instead of 10 s.
@@ -84,8 +83,8 @@ TEST_P(FaultMatrix, RunEndsAsDocumented) {
         EXPECT_EQ(str(run.at("state")), "succeeded") << str(run.at("error")) << "\n" << daemon.log();
         for (const auto& f : run.at("files").as_array()) {
             EXPECT_TRUE(f.at("verified").as_bool());
-            EXPECT_TRUE(std::filesystem::is_regular_file(dir.path() / "downloads" / "fault" / str(run.at("id")) /
-                                                         str(f.at("name"))));
+            EXPECT_TRUE(std::filesystem::is_regular_file(dir.path() / "downloads" / "fault" /
+                                                         str(run.at("id")) / str(f.at("name"))));
         }
     } else {
         EXPECT_EQ(str(run.at("state")), "failed") << daemon.log();
@@ -127,8 +126,11 @@ std::vector<matrix_case> cases() {
     }
     {
         matrix_case c{"rate_limited_429"};
-        c.faults = {fault("rate_limit", "* /api/atlas/v2/groups/*/restoreJobs*", R"("count":3,"retry_after":1)")};
-        c.also = [](const json::value& k, const json::object&) { EXPECT_GE(counter(k, "rate_limited_429"), 3); };
+        c.faults = {
+            fault("rate_limit", "* /api/atlas/v2/groups/*/restoreJobs*", R"("count":3,"retry_after":1)")};
+        c.also = [](const json::value& k, const json::object&) {
+            EXPECT_GE(counter(k, "rate_limited_429"), 3);
+        };
         all.push_back(c);
     }
     {
@@ -161,8 +163,9 @@ std::vector<matrix_case> cases() {
         matrix_case c{"reset_create_unprocessed"};
         c.faults = {fault("reset", create_route)};
         c.also = [](const json::value& k, const json::object&) {
-            EXPECT_EQ(counter(k, "requests.POST /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/restoreJobs"),
-                      2);
+            EXPECT_EQ(
+                counter(k, "requests.POST /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/restoreJobs"),
+                2);
         };
         all.push_back(c);
     }
@@ -171,8 +174,9 @@ std::vector<matrix_case> cases() {
         matrix_case c{"reset_create_processed"};
         c.faults = {fault("reset", create_route, R"("process":true)")};
         c.also = [](const json::value& k, const json::object&) {
-            EXPECT_EQ(counter(k, "requests.POST /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/restoreJobs"),
-                      1);
+            EXPECT_EQ(
+                counter(k, "requests.POST /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/restoreJobs"),
+                1);
         };
         all.push_back(c);
     }
@@ -184,7 +188,9 @@ std::vector<matrix_case> cases() {
     {
         matrix_case c{"truncated_download_resumes"};
         c.faults = {fault("truncate", download_route, R"("bytes":300000)")};
-        c.also = [](const json::value& k, const json::object&) { EXPECT_GE(counter(k, "range_requests"), 1); };
+        c.also = [](const json::value& k, const json::object&) {
+            EXPECT_GE(counter(k, "range_requests"), 1);
+        };
         all.push_back(c);
     }
     {
@@ -198,7 +204,9 @@ std::vector<matrix_case> cases() {
         matrix_case c{"wrong_hash_once"};
         c.delivery = "method: HTTP, max_downloads: 2";
         c.faults = {fault("wrong_hash", download_route)};
-        c.also = [](const json::value& k, const json::object&) { EXPECT_EQ(counter(k, "downloads_started"), 2); };
+        c.also = [](const json::value& k, const json::object&) {
+            EXPECT_EQ(counter(k, "downloads_started"), 2);
+        };
         all.push_back(c);
     }
     {
@@ -213,7 +221,9 @@ std::vector<matrix_case> cases() {
         c.fake_args = {"--token-ttl", "2"};
         c.job_seconds = "5";
         c.auth = auth_mode::service_account;
-        c.also = [](const json::value& k, const json::object&) { EXPECT_GE(counter(k, "token_requests"), 2); };
+        c.also = [](const json::value& k, const json::object&) {
+            EXPECT_GE(counter(k, "token_requests"), 2);
+        };
         all.push_back(c);
     }
     {
