@@ -154,6 +154,20 @@ std::vector<matrix_case> cases() {
         all.push_back(c);
     }
     {
+        // Regression (found by scripts/crash-torture): a 503 answered after the create took effect
+        // was taken as "nothing was created" and the POST repeated — a second restore job.
+        matrix_case c{"status_503_after_create_took_effect"};
+        c.faults = {fault("status", create_route, R"("status":503,"process":true,"retry_after":1)")};
+        c.also = [](const json::value& k, const json::object& run) {
+            EXPECT_EQ(counter(k, "jobs_created"), 1);
+            EXPECT_EQ(
+                counter(k, "requests.POST /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/restoreJobs"),
+                1);
+            EXPECT_EQ(run.at("job_ids").as_array().size(), 1u);
+        };
+        all.push_back(c);
+    }
+    {
         matrix_case c{"reset_polls"};
         c.faults = {fault("reset", poll_route, R"("count":2)"), fault("close", poll_route, R"("count":1)")};
         all.push_back(c);
