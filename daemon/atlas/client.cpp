@@ -60,14 +60,20 @@ bool create_provably_not_applied(const error& e) {
     if (e.code == errc::connect_failed && !e.request_sent) {
         return true;
     }
-    return e.code == errc::rate_limited || e.http_status == 429 || e.http_status == 503;
+    // Only the rate limiter's refusal proves nothing happened: Atlas meters a call before running
+    // it. A 503 does not, with or without Retry-After: a gateway may answer it after the create took
+    // effect (scripts/crash-torture found the duplicate this used to make).
+    if (e.http_status == 503 && e.atlas_error_code.find("RATE_LIMITED") == std::string::npos) {
+        return false;
+    }
+    return e.code == errc::rate_limited || e.http_status == 429;
 }
 
 bool create_ambiguous(const error& e) {
     if (e.request_sent && (e.code == errc::timeout || e.code == errc::connection_lost)) {
         return true;
     }
-    return e.http_status >= 500 && e.http_status != 503;
+    return e.http_status >= 500 && !create_provably_not_applied(e);
 }
 
 bool job_matches_request(const restore_job& job,

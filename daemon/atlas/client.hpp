@@ -70,9 +70,10 @@ bool job_matches_request(const restore_job& job,
                          sys_time not_before);
 
 // The create-retry rules, pure so they are tested without sockets. A create may be repeated only
-// when the failure proves nothing was created (429, 503, a connect failure before any byte was
-// written); it is ambiguous (list before anything else) after a timeout or reset once the request
-// was sent, or a 5xx other than 503.
+// when the failure proves nothing was created (429 or a RATE_LIMITED error code, a connect failure
+// before any byte was written); it is ambiguous (list before anything else) after a timeout or
+// reset once the request was sent, or any other 5xx — 503 included, which a gateway may send after
+// the create took effect.
 bool create_provably_not_applied(const error& e);
 bool create_ambiguous(const error& e);
 // Worth another try of an idempotent call (TLS failures never are).

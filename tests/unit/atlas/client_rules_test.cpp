@@ -19,7 +19,13 @@ TEST(CreateRules, RepeatsOnlyWhenNothingCanHaveBeenCreated) {
     EXPECT_TRUE(create_provably_not_applied(failure(errc::connect_failed, 0, false)));
     EXPECT_TRUE(create_provably_not_applied(failure(errc::rate_limited, 429, true)));
     EXPECT_TRUE(create_provably_not_applied(failure(errc::rate_limited, 400, true)));  // RATE_LIMITED code
-    EXPECT_TRUE(create_provably_not_applied(failure(errc::atlas_error, 503, true)));
+    // A 503 proves nothing, even with Retry-After (then its code is rate_limited): a gateway may send
+    // it after the create took effect. Only a RATE_LIMITED error code does.
+    EXPECT_FALSE(create_provably_not_applied(failure(errc::atlas_error, 503, true)));
+    EXPECT_FALSE(create_provably_not_applied(failure(errc::rate_limited, 503, true)));
+    auto metered = failure(errc::rate_limited, 503, true);
+    metered.atlas_error_code = "RATE_LIMITED_TOKEN_BUCKET";
+    EXPECT_TRUE(create_provably_not_applied(metered));
     EXPECT_FALSE(create_provably_not_applied(failure(errc::connect_failed, 0, true)));
     EXPECT_FALSE(create_provably_not_applied(failure(errc::timeout, 0, true)));
     EXPECT_FALSE(create_provably_not_applied(failure(errc::connection_lost, 0, true)));
@@ -32,7 +38,8 @@ TEST(CreateRules, AmbiguousFailuresAreReconciledFirst) {
     EXPECT_TRUE(create_ambiguous(failure(errc::connection_lost, 0, true)));
     EXPECT_TRUE(create_ambiguous(failure(errc::atlas_error, 500, true)));
     EXPECT_TRUE(create_ambiguous(failure(errc::http_status, 502, true)));
-    EXPECT_FALSE(create_ambiguous(failure(errc::atlas_error, 503, true)));
+    EXPECT_TRUE(create_ambiguous(failure(errc::atlas_error, 503, true)));
+    EXPECT_TRUE(create_ambiguous(failure(errc::rate_limited, 503, true)));  // 503 with Retry-After
     EXPECT_FALSE(create_ambiguous(failure(errc::atlas_error, 400, false)));
     EXPECT_FALSE(create_ambiguous(failure(errc::auth_failed, 401, false)));
     EXPECT_FALSE(create_ambiguous(failure(errc::tls_failed)));
