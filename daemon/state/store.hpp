@@ -212,6 +212,7 @@ class store {
     result<void> upsert_job(const job_record& job);  // by (run_id, job_id); the run must exist
     result<std::optional<job_record>> get_job(std::string_view run_id, std::string_view job_id);
     result<std::vector<job_record>> list_jobs(std::string_view run_id);  // first stored first
+    result<std::vector<job_record>> list_all_jobs();  // of every run, first stored first (status)
     // The run that owns a restore job id (the first stored, should two ever do), or nullopt.
     result<std::optional<std::string>> find_job_owner(std::string_view job_id);
 
@@ -234,6 +235,7 @@ class store {
                                std::int64_t bytes_done);
     result<std::optional<file_record>> get_file(std::string_view run_id, std::string_view job_id);
     result<std::vector<file_record>> list_files(std::string_view run_id);  // first stored first
+    result<std::vector<file_record>> list_all_files();  // of every run, first stored first (status)
 
     // --- triggers (a value runs once per policy, ever)
     result<bool> is_trigger_consumed(std::string_view policy, std::string_view value);

@@ -1,6 +1,7 @@
 #include "app/status.hpp"
 
 #include "schedule/time_zone.hpp"
+#include "support/temp_dir.hpp"
 #include "util/time.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -228,6 +229,49 @@ TEST(StatusDocument, LastOutcomeFollowsFinishTimeNotInsertionOrder) {
     const auto c = two_policies();
     const auto doc = status_document(s, &c, now);
     EXPECT_EQ(doc.at("policies").as_array()[0].at("last_outcome").as_string(), "succeeded");
+}
+
+TEST(ReadStatus, EachRunGetsItsOwnJobsAndFilesInTheOrderTheyWereStored) {
+    testing::temp_dir dir{"read-status"};
+    auto store = state::store::open(dir.path());
+    ASSERT_TRUE(store) << store.error().message;
+    ASSERT_TRUE(store->insert_run(run("r-1", "drill", "downloading")));
+    ASSERT_TRUE(store->insert_run(run("r-2", "oncall", "waiting")));
+    ASSERT_TRUE(store->insert_run(run("r-3", "drill", "pending")));  // nothing yet
+    // Stored interleaved, as two runs in flight would store them.
+    for (const auto& [run_id, job_id] : std::vector<std::pair<std::string, std::string>>{
+             {"r-2", "j-a"}, {"r-1", "j-b"}, {"r-2", "j-c"}, {"r-1", "j-d"}}) {
+        state::job_record j;
+        j.run_id = run_id;
+        j.job_id = job_id;
+        j.submission_no = 1;
+        j.status_name = "IN_PROGRESS";
+        ASSERT_TRUE(store->upsert_job(j));
+    }
+    state::file_record f;
+    f.run_id = "r-1";
+    f.job_id = "j-d";
+    f.state = state::file_state::downloading;
+    ASSERT_TRUE(store->upsert_file(f));
+    f.job_id = "j-b";
+    ASSERT_TRUE(store->upsert_file(f));
+
+    auto s = read_status(*store);
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_EQ(s->runs.size(), 3u);
+    const auto job_ids = [](const run_details& d) {
+        std::vector<std::string> ids;
+        for (const auto& j : d.jobs) {
+            ids.push_back(j.job_id);
+        }
+        return ids;
+    };
+    EXPECT_EQ(job_ids(s->runs[0]), (std::vector<std::string>{"j-b", "j-d"}));
+    EXPECT_EQ(job_ids(s->runs[1]), (std::vector<std::string>{"j-a", "j-c"}));
+    EXPECT_TRUE(s->runs[2].jobs.empty());
+    ASSERT_EQ(s->runs[0].files.size(), 2u);
+    EXPECT_EQ(s->runs[0].files[0].job_id, "j-d");
+    EXPECT_TRUE(s->runs[1].files.empty());
 }
 
 TEST(StatusText, OneLinePerPolicyThenRecentRuns) {
