@@ -15,12 +15,9 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <fstream>
 #include <mutex>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -185,46 +182,6 @@ TEST(DaemonWebhook, FailedAndSucceededRunsAreNotifiedThroughAStretchOf500s) {
     EXPECT_EQ(daemon.wait(15s), 0);
 }
 
-std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    socklen_t len = sizeof(a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-// One plain-HTTP GET of /metrics on 127.0.0.1 ("" when nothing answers).
-std::string scrape(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-        ::close(fd);
-        return {};
-    }
-    const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    std::string answer;
-    char buffer[4096];
-    for (;;) {
-        const auto n = ::recv(fd, buffer, sizeof(buffer), 0);
-        if (n <= 0) {
-            break;
-        }
-        answer.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return answer;
-}
-
 TEST(DaemonWebhook, AnUndeliverableNotificationIsCountedAndTheRunStillSucceeds) {
     temp_dir dir{"daemon-webhook-down"};
     fake_atlas_server fake(dir.path(), {"--job-seconds", "1"});
@@ -235,13 +192,9 @@ TEST(DaemonWebhook, AnUndeliverableNotificationIsCountedAndTheRunStillSucceeds) 
     options.extra_yaml = "notify:\n  - url_file: " + (dir.path() / "webhook-url").string() +
                          "\n    tls: { ca_file: " + fake.ca_file().string() + " }\n";
     options.policies_yaml = http_policy("orders-ok", "rs0", "    trigger: INC-1\n");
-    const auto config = write_config(dir.path(), fake, options);
     const auto port = free_port();
-    auto yaml = read_file(config);
-    const auto at = yaml.find("metrics_listen: off");
-    ASSERT_NE(at, std::string::npos);
-    yaml.replace(at, 19, "metrics_listen: 127.0.0.1:" + std::to_string(port));
-    write_file(config, yaml);
+    options.metrics_port = port;
+    const auto config = write_config(dir.path(), fake, options);
 
     daemon_process daemon(dir.path(), config);
     ASSERT_TRUE(daemon.wait_started()) << daemon.log();
@@ -252,8 +205,8 @@ TEST(DaemonWebhook, AnUndeliverableNotificationIsCountedAndTheRunStillSucceeds) 
     ASSERT_TRUE(daemon.wait_for_log("notification to 127.0.0.1 was not delivered", 1, 60s)) << daemon.log();
     EXPECT_LE(receiver.requests(), 8);
     EXPECT_GE(receiver.requests(), 2);
-    EXPECT_NE(scrape(port).find("atlas_restored_notifications_failed_total 1"), std::string::npos)
-        << scrape(port);
+    const auto metrics = http_get(port, "/metrics");
+    EXPECT_NE(metrics.find("atlas_restored_notifications_failed_total 1"), std::string::npos) << metrics;
     daemon.signal(SIGTERM);
     EXPECT_EQ(daemon.wait(15s), 0);
 }

@@ -5,56 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 #include <csignal>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace atlas_restored::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    socklen_t len = sizeof(a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-// One plain-HTTP GET on 127.0.0.1: status line + body ("" when nothing answers).
-std::string http_get(std::uint16_t port, const std::string& path) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-        ::close(fd);
-        return {};
-    }
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    std::string answer;
-    char buffer[4096];
-    for (;;) {
-        const auto n = ::recv(fd, buffer, sizeof(buffer), 0);
-        if (n <= 0) {
-            break;
-        }
-        answer.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return answer;
-}
 
 TEST(DaemonMetrics, ScrapedAfterARunAndAfterARefusedReload) {
     temp_dir dir{"daemon-metrics"};
@@ -62,13 +18,9 @@ TEST(DaemonMetrics, ScrapedAfterARunAndAfterARefusedReload) {
     config_options options;
     options.policies_yaml = http_policy("oncall", "rs0", "    trigger: INC-55\n") +
                             http_policy("weekly", "rs0", "    schedule: \"0 3 * * SUN\"\n");
-    const auto config = write_config(dir.path(), fake, options);
     const auto port = free_port();
-    auto yaml = read_file(config);
-    const auto at = yaml.find("metrics_listen: off");
-    ASSERT_NE(at, std::string::npos);
-    yaml.replace(at, 19, "metrics_listen: 127.0.0.1:" + std::to_string(port));
-    write_file(config, yaml);
+    options.metrics_port = port;
+    const auto config = write_config(dir.path(), fake, options);
 
     daemon_process daemon(dir.path(), config);
     ASSERT_TRUE(daemon.wait_started()) << daemon.log();
@@ -101,7 +53,7 @@ TEST(DaemonMetrics, ScrapedAfterARunAndAfterARefusedReload) {
               std::string::npos)
         << metrics;
 
-    write_file(config, yaml + "  - name: [broken\n");
+    write_file(config, read_file(config) + "  - name: [broken\n");
     daemon.signal(SIGHUP);
     ASSERT_TRUE(daemon.wait_for_log("reload refused")) << daemon.log();
     EXPECT_TRUE(eventually(
@@ -123,13 +75,9 @@ TEST(DaemonMetrics, TheLastSuccessfulDrillSurvivesARestart) {
     config_options options;
     options.policies_yaml = http_policy("oncall", "rs0", "    trigger: INC-56\n") +
                             http_policy("weekly", "rs0", "    schedule: \"0 3 * * SUN\"\n");
-    const auto config = write_config(dir.path(), fake, options);
     const auto port = free_port();
-    auto yaml = read_file(config);
-    const auto at = yaml.find("metrics_listen: off");
-    ASSERT_NE(at, std::string::npos);
-    yaml.replace(at, 19, "metrics_listen: 127.0.0.1:" + std::to_string(port));
-    write_file(config, yaml);
+    options.metrics_port = port;
+    const auto config = write_config(dir.path(), fake, options);
     const std::string drill_line =
         "atlas_restored_last_successful_drill_timestamp_seconds{policy=\"weekly\"} ";
     const auto drill_value = [&](const std::string& metrics) {

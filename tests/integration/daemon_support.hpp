@@ -98,4 +98,9 @@ class notify_listener {
     std::vector<std::string> messages_;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago (for metrics_listen).
+std::uint16_t free_port();
+// One plain-HTTP GET on 127.0.0.1: status line, headers and body ("" when nothing answers).
+std::string http_get(std::uint16_t port, const std::string& path);
+
 }  // namespace atlas_restored::testing

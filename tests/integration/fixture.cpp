@@ -142,8 +142,9 @@ std::filesystem::path write_config(const std::filesystem::path& dir,
                        "  tls:\n    ca_file: " + ca + "\n  request_timeout: 10s\n" +
                        "retry: { initial: 100ms, multiplier: 2, max: 1s, give_up_after: 30s }\n" +
                        "state_dir: " + (dir / "state").string() + "\n" +
-                       "download_dir: " + (dir / "downloads").string() + "\n" + "metrics_listen: off\n" +
-                       options.extra_yaml;
+                       "download_dir: " + (dir / "downloads").string() + "\n" + "metrics_listen: " +
+                       (options.metrics_port ? "127.0.0.1:" + std::to_string(options.metrics_port) : "off") +
+                       "\n" + options.extra_yaml;
     if (!options.policies_yaml.empty()) {
         yaml += "policies:\n" + options.policies_yaml;
     }

@@ -59,9 +59,10 @@ enum class auth_mode { service_account, api_key };
 
 struct config_options {
     auth_mode auth = auth_mode::service_account;
-    std::string policies_yaml;  // appended under `policies:` (each entry starting "  - name:")
-    std::string extra_yaml;     // top-level keys appended verbatim
-    std::string ca_file;        // default: the fake's CA
+    std::string policies_yaml;       // appended under `policies:` (each entry starting "  - name:")
+    std::string extra_yaml;          // top-level keys appended verbatim
+    std::string ca_file;             // default: the fake's CA
+    std::uint16_t metrics_port = 0;  // metrics_listen on 127.0.0.1:PORT; 0: metrics_listen off
 };
 
 // Writes dir/atlas-restored.yaml and the secret file it names; returns the YAML path.
