@@ -524,7 +524,7 @@ struct engine::impl : std::enable_shared_from_this<impl> {
     }
 
     void apply_retention(run_context& ctx) {
-        auto runs = store.list_runs();
+        auto runs = store.list_runs_of_policy(ctx.run.policy);
         if (!runs) {
             ctx.log->error("retention skipped: {}", runs.error().message);
             return;
@@ -532,9 +532,6 @@ struct engine::impl : std::enable_shared_from_this<impl> {
         std::vector<std::string> verified;
         std::set<std::string> unfinished;
         for (auto it = runs->rbegin(); it != runs->rend(); ++it) {
-            if (it->policy != ctx.run.policy) {
-                continue;
-            }
             if (!state::is_final_run_state(it->state)) {
                 unfinished.insert(it->id);
             } else if (it->state == std::string(state::run_state::succeeded) && needs_download(it->method)) {

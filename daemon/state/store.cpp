@@ -525,6 +525,15 @@ result<std::vector<run_record>> store::list_runs(bool only_unfinished) {
     return query_all(*st, read_run);
 }
 
+result<std::vector<run_record>> store::list_runs_of_policy(std::string_view policy) {
+    auto st = db_.prepare(std::string("SELECT ") + run_columns + " FROM runs WHERE policy = ?1 ORDER BY seq");
+    if (!st) {
+        return st.error();
+    }
+    st->bind(1, policy);
+    return query_all(*st, read_run);
+}
+
 result<std::optional<run_record>> store::last_run_for_policy(std::string_view policy,
                                                              std::string_view states_sql) {
     auto st =

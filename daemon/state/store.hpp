@@ -183,6 +183,9 @@ class store {
     result<std::optional<run_record>> get_run(std::string_view run_id);
     // Oldest first (insertion order).
     result<std::vector<run_record>> list_runs(bool only_unfinished = false);
+    // One policy's runs, oldest first (index runs_by_policy): what retention looks at after each
+    // run, without reading every other policy's history.
+    result<std::vector<run_record>> list_runs_of_policy(std::string_view policy);
     // The run of the policy in a final state that finished last (by finished_at, then insertion).
     result<std::optional<run_record>> last_finished_run_for_policy(std::string_view policy);
     result<std::optional<run_record>> last_succeeded_run_for_policy(std::string_view policy);

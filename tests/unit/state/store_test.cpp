@@ -601,5 +601,18 @@ TEST(store, the_configuration_in_force_is_replaced_as_a_whole_and_read_back) {
     EXPECT_EQ(read->sections, (std::map<std::string, std::string>{{"atlas", "b"}}));
 }
 
+TEST(store, runs_of_one_policy_oldest_first) {
+    temp_dir dir;
+    auto s = open_store(dir);
+    ASSERT_TRUE(s.insert_run(sample_run("r-1", "a")));
+    ASSERT_TRUE(s.insert_run(sample_run("r-2", "b")));
+    ASSERT_TRUE(s.insert_run(sample_run("r-3", "a")));
+    auto of_a = s.list_runs_of_policy("a").value();
+    ASSERT_EQ(of_a.size(), 2u);
+    EXPECT_EQ(of_a[0].id, "r-1");
+    EXPECT_EQ(of_a[1].id, "r-3");
+    EXPECT_TRUE(s.list_runs_of_policy("c").value().empty());
+}
+
 }  // namespace
 }  // namespace atlas_restored::state
