@@ -175,6 +175,9 @@ struct engine::impl : std::enable_shared_from_this<impl> {
     std::map<std::string, std::shared_ptr<run_context>> active;
     std::map<std::pair<std::string, std::string>, download::download_progress> progress;
     std::set<std::string> known_job_statuses;
+    // Jobs of the active runs by statusName, kept as statuses change: the gauge is published
+    // after every poll, and counting over every run each time was quadratic in the runs.
+    std::map<std::string, std::int64_t> job_status_counts;
     int downloads = 0;
     bool stopping = false;
     bool detached = false;  // the engine object is gone: never touch store or metrics again
@@ -304,6 +307,9 @@ struct engine::impl : std::enable_shared_from_this<impl> {
                 ctx.log->error("the run's task ended unexpectedly; it resumes at the next start");
             }
         }
+        if (active.contains(ctx.id)) {
+            forget_job_statuses(ctx);
+        }
         active.erase(ctx.id);
         std::erase_if(progress, [&](const auto& entry) { return entry.first.first == ctx.id; });
         if (detached) {
@@ -320,16 +326,26 @@ struct engine::impl : std::enable_shared_from_this<impl> {
         pump();
     }
 
-    void publish_job_gauges() {
-        std::map<std::string, std::int64_t> counts;
-        for (const auto& [id, c] : active) {
-            for (const auto& [job, status] : c->job_status) {
-                ++counts[status];
-                known_job_statuses.insert(status);
-            }
+    void set_job_status(run_context& ctx, const std::string& job_id, const std::string& status) {
+        auto [it, inserted] = ctx.job_status.try_emplace(job_id, status);
+        if (!inserted) {
+            --job_status_counts[it->second];
+            it->second = status;
         }
+        ++job_status_counts[status];
+        known_job_statuses.insert(status);
+    }
+
+    void forget_job_statuses(run_context& ctx) {
+        for (const auto& [job, status] : ctx.job_status) {
+            --job_status_counts[status];
+        }
+        ctx.job_status.clear();
+    }
+
+    void publish_job_gauges() {
         for (const auto& status : known_job_statuses) {
-            metrics.jobs_by_status(status, counts[status]);
+            metrics.jobs_by_status(status, job_status_counts[status]);
         }
     }
 
@@ -873,7 +889,7 @@ struct engine::impl : std::enable_shared_from_this<impl> {
             return;
         }
         for (const auto& j : jobs) {
-            ctx.job_status[j.id] = j.status_name;
+            set_job_status(ctx, j.id, j.status_name);
         }
         publish_job_gauges();
         ctx.log->info("{} {} restore job{} ({}){}",
@@ -955,7 +971,7 @@ struct engine::impl : std::enable_shared_from_this<impl> {
             return false;
         }
         for (const auto& j : fetched) {
-            ctx.job_status[j.id] = j.status_name;
+            set_job_status(ctx, j.id, j.status_name);
         }
         publish_job_gauges();
         return true;
@@ -1000,7 +1016,7 @@ struct engine::impl : std::enable_shared_from_this<impl> {
                       options.max_submissions);
         if (commit(ctx, next, [&] { return store.record_intent(ctx.id, n + 1, body, at); })) {
             ctx.post_allowed = true;
-            ctx.job_status.clear();
+            forget_job_statuses(ctx);
         }
     }
 

@@ -469,6 +469,27 @@ TEST_F(engine_test, runs_starting_together_share_one_access_token_request) {
     EXPECT_EQ(world->counters().token_requests, 1u);
 }
 
+TEST_F(engine_test, the_jobs_gauge_counts_the_jobs_of_active_runs_only) {
+    make_engine();
+    auto a = eng->start_run(automated("a", "users"), manual());
+    auto b = eng->start_run(automated("b", "orders"), manual());
+    ASSERT_TRUE(a && b);
+    const auto counted = [&] {
+        std::int64_t total = 0;
+        for (const auto& [status, count] : metrics.jobs) {
+            total += count;
+        }
+        return total;
+    };
+    ASSERT_TRUE(run_until([&] { return counted() >= 1; }));
+    ASSERT_TRUE(run_until([&] { return finished(*a) && finished(*b); }));
+    // Both runs left: none of their jobs is counted any more, whatever state it ended in.
+    EXPECT_FALSE(metrics.jobs.empty());
+    for (const auto& [status, count] : metrics.jobs) {
+        EXPECT_EQ(count, 0) << status;
+    }
+}
+
 TEST_F(engine_test, every_run_of_a_project_shares_its_rate_limit) {
     cfg.atlas.requests_per_minute = 4;  // a bucket of 4 calls, then one every 15 s
     make_engine();
