@@ -911,6 +911,42 @@ struct engine::impl : std::enable_shared_from_this<impl> {
         return std::move(*all);
     }
 
+    // A poll's common part: the client, a rate-limit token, one listing of the run's jobs, their
+    // states stored. std::nullopt when the caller should just return: halted, backing off after
+    // an error, finished because the deadline passed while backing off (worded by
+    // `deadline_message`), or a store failure.
+    asio::awaitable<std::optional<std::vector<atlas::restore_job>>> refresh_jobs(
+        std::shared_ptr<run_context> ctx,
+        std::vector<state::job_record> stored,
+        std::function<std::string(const error&)> deadline_message) {
+        auto* client = client_of(*ctx);
+        if (client == nullptr) {
+            if (co_await back_off(ctx, no_client(*ctx), false) == wait_result::deadline) {
+                finish(*ctx, false, reason::deadline_exceeded, no_client(*ctx).message);
+            }
+            co_return std::nullopt;
+        }
+        if (!co_await take_token(ctx)) {
+            co_return std::nullopt;
+        }
+        auto fetched = co_await fetch_jobs(ctx, client, stored);
+        if (halted(*ctx)) {
+            co_return std::nullopt;
+        }
+        if (!fetched) {
+            const auto e = fetched.error();
+            if (co_await back_off(ctx, e, false) == wait_result::deadline) {
+                finish(*ctx, false, reason::deadline_exceeded, deadline_message(e));
+            }
+            co_return std::nullopt;
+        }
+        note_success(*ctx);
+        if (!store_jobs(*ctx, stored, *fetched)) {
+            co_return std::nullopt;
+        }
+        co_return std::move(*fetched);
+    }
+
     // One call per poll: the batch's listing (?batchId=) for a sharded restore, the job otherwise.
     asio::awaitable<result<std::vector<atlas::restore_job>>> fetch_jobs(
         std::shared_ptr<run_context> ctx, atlas::client* client, std::vector<state::job_record> stored) {
@@ -1035,38 +1071,16 @@ struct engine::impl : std::enable_shared_from_this<impl> {
                    "no restore job is recorded for submission " + std::to_string(ctx->run.submissions));
             co_return;
         }
-        auto* client = client_of(*ctx);
-        if (client == nullptr) {
-            if (co_await back_off(ctx, no_client(*ctx), false) == wait_result::deadline) {
-                finish(*ctx, false, reason::deadline_exceeded, no_client(*ctx).message);
-            }
-            co_return;
-        }
-        if (!co_await take_token(ctx)) {
-            co_return;
-        }
-        auto fetched = co_await fetch_jobs(ctx, client, *stored);
-        if (halted(*ctx)) {
-            co_return;
-        }
+        // Named, not a temporary in the co_await expression (GCC 12 destroys those twice).
+        const std::function<std::string(const error&)> deadline_message = [&](const error& e) {
+            const auto states = merged_states(*stored, {});
+            auto verdict = evaluate_batch(states, ctx->run.method, system_clock::now(), deadline_of(*ctx));
+            return (verdict.why == reason::deadline_exceeded ? verdict.message
+                                                             : std::string("the policy's deadline passed")) +
+                   " (the last poll failed: " + to_string(e) + ")";
+        };
+        auto fetched = co_await refresh_jobs(ctx, *stored, deadline_message);
         if (!fetched) {
-            const auto e = fetched.error();
-            if (co_await back_off(ctx, e, false) == wait_result::deadline) {
-                const auto states = merged_states(*stored, {});
-                auto verdict =
-                    evaluate_batch(states, ctx->run.method, system_clock::now(), deadline_of(*ctx));
-                finish(
-                    *ctx,
-                    false,
-                    reason::deadline_exceeded,
-                    (verdict.why == reason::deadline_exceeded ? verdict.message
-                                                              : std::string("the policy's deadline passed")) +
-                        " (the last poll failed: " + to_string(e) + ")");
-            }
-            co_return;
-        }
-        note_success(*ctx);
-        if (!store_jobs(*ctx, *stored, *fetched)) {
             co_return;
         }
         const auto now = system_clock::now();
@@ -1132,35 +1146,15 @@ struct engine::impl : std::enable_shared_from_this<impl> {
             ctx->store_failed = true;
             co_return;
         }
-        auto* client = client_of(*ctx);
-        if (client == nullptr) {
-            if (co_await back_off(ctx, no_client(*ctx), false) == wait_result::deadline) {
-                finish(*ctx, false, reason::deadline_exceeded, no_client(*ctx).message);
-            }
-            co_return;
-        }
-        if (!co_await take_token(ctx)) {
-            co_return;
-        }
         // Fresh links for every job, in one call for a batch.
-        auto fetched = co_await fetch_jobs(ctx, client, *stored);
-        if (halted(*ctx)) {
-            co_return;
-        }
+        const std::function<std::string(const error&)> deadline_message = [](const error& e) {
+            return "the deadline passed before the files could be downloaded: " + to_string(e);
+        };
+        auto fetched = co_await refresh_jobs(ctx, *stored, deadline_message);
         if (!fetched) {
-            const auto e = fetched.error();
-            if (co_await back_off(ctx, e, false) == wait_result::deadline) {
-                finish(*ctx,
-                       false,
-                       reason::deadline_exceeded,
-                       "the deadline passed before the files could be downloaded: " + to_string(e));
-            }
             co_return;
         }
-        note_success(*ctx);
-        if (!store_jobs(*ctx, *stored, *fetched)) {
-            co_return;
-        }
+        auto* client = client_of(*ctx);  // not null: refresh_jobs just used it
         auto self = shared_from_this();
         for (const auto& record : *stored) {
             auto job = std::find_if(
