@@ -31,20 +31,6 @@ std::shared_ptr<spdlog::logger> log() {
     return module_logger("notify");
 }
 
-json::value iso_or_null(const std::optional<std::int64_t>& millis) {
-    if (!millis) {
-        return nullptr;
-    }
-    return json::string(format_iso8601(from_unix_millis(*millis), true));
-}
-
-json::value seconds_between(const std::optional<std::int64_t>& from, const std::optional<std::int64_t>& to) {
-    if (!from || !to) {
-        return nullptr;
-    }
-    return static_cast<double>(*to - *from) / 1000.0;
-}
-
 json::value string_or_null(const std::string& s) {
     if (s.empty()) {
         return nullptr;
@@ -90,24 +76,12 @@ json::object run_finished_document(const state::run_record& run) {
     doc["cluster"] = run.cluster;
     doc["method"] = run.method;
     doc["snapshot_time"] = run.snapshot_time ? json::value(json::string(*run.snapshot_time)) : nullptr;
-    doc["planned_at"] = iso_or_null(run.planned_at);
-    doc["started_at"] = iso_or_null(run.created_at);
-    doc["submitted_at"] = iso_or_null(run.submitted_at);
-    doc["ready_at"] = iso_or_null(run.ready_at);
-    doc["finished_at"] = iso_or_null(run.finished_at);
-    json::object timings;
-    timings["to_submit"] = seconds_between(run.created_at, run.submitted_at);
-    timings["to_ready"] = seconds_between(run.created_at, run.ready_at);
-    timings["to_download_complete"] = seconds_between(run.created_at, run.downloaded_at);
-    timings["total_rto"] = seconds_between(run.created_at, run.finished_at);
-    std::optional<std::int64_t> snapshot;
-    if (run.snapshot_time) {
-        if (auto t = parse_iso8601(*run.snapshot_time)) {
-            snapshot = to_unix_millis(*t);
-        }
-    }
-    timings["snapshot_age_rpo"] = seconds_between(snapshot, run.created_at);
-    doc["timings_seconds"] = std::move(timings);
+    doc["planned_at"] = runs::iso_time_or_null(run.planned_at);
+    doc["started_at"] = runs::iso_time_or_null(run.created_at);
+    doc["submitted_at"] = runs::iso_time_or_null(run.submitted_at);
+    doc["ready_at"] = runs::iso_time_or_null(run.ready_at);
+    doc["finished_at"] = runs::iso_time_or_null(run.finished_at);
+    doc["timings_seconds"] = runs::run_timings(run);
     set_summary(doc, runs::summary_line(run));
     return doc;
 }

@@ -155,6 +155,11 @@ json::object build_report(const state::run_record& run,
     times["finished_at"] = iso_or_null(run.finished_at);
     r["times"] = std::move(times);
 
+    r["timings_seconds"] = run_timings(run);
+    return r;
+}
+
+json::object run_timings(const state::run_record& run) {
     json::object timings;
     timings["to_submit"] = seconds_between(run.created_at, run.submitted_at);
     timings["to_ready"] = seconds_between(run.created_at, run.ready_at);
@@ -162,8 +167,11 @@ json::object build_report(const state::run_record& run,
     timings["total_rto"] = seconds_between(run.created_at, run.finished_at);
     // How old the restored data was when the run started: the drill's recovery point.
     timings["snapshot_age_rpo"] = seconds_between(snapshot_millis(run), run.created_at);
-    r["timings_seconds"] = std::move(timings);
-    return r;
+    return timings;
+}
+
+json::value iso_time_or_null(const std::optional<std::int64_t>& unix_millis) {
+    return iso_or_null(unix_millis);
 }
 
 std::filesystem::path report_path(const std::filesystem::path& reports_dir, const state::run_record& run) {

@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,13 @@ namespace atlas_restored::runs {
 boost::json::object build_report(const state::run_record& run,
                                  const std::vector<state::job_record>& jobs,
                                  const std::vector<state::file_record>& files);
+
+// The report's "timings_seconds" (to_submit, to_ready, to_download_complete, total_rto,
+// snapshot_age_rpo): also what webhooks carry, so both say the same RTO and RPO.
+boost::json::object run_timings(const state::run_record& run);
+
+// An ISO-8601 UTC time with milliseconds, or null.
+boost::json::value iso_time_or_null(const std::optional<std::int64_t>& unix_millis);
 
 // reports_dir/<policy>/<run-id>.json
 std::filesystem::path report_path(const std::filesystem::path& reports_dir, const state::run_record& run);
