@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <ostream>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -127,25 +128,34 @@ daemon_liveness ask_daemon(const std::filesystem::path& state_dir) {
     return daemon;
 }
 
-// The database, opened read-only once it exists. nullopt with `missing` set: not created yet.
+// The database, opened read-only once it exists, and what status writes from it.
 struct status_source {
     std::filesystem::path state_dir;
+    const config::configuration* configuration = nullptr;
+    bool as_json = false;
     std::optional<state::store> store;
 
-    result<status_snapshot> read(bool& missing) {
+    // `missing` is set when there is no database yet: the status of no runs is written.
+    result<void> write(std::chrono::system_clock::time_point now, std::ostream& out, bool& missing) {
         missing = false;
+        const auto daemon = as_json ? std::nullopt : std::optional<daemon_liveness>(ask_daemon(state_dir));
         if (!store) {
             auto opened = state::store::open_read_only(state_dir);
             if (!opened) {
-                if (opened.error().code == errc::not_found) {
-                    missing = true;
-                    return status_snapshot{};
+                if (opened.error().code != errc::not_found) {
+                    return opened.error();
                 }
-                return opened.error();
+                missing = true;
+                if (as_json) {
+                    out << cli::to_json_text(status_document({}, configuration, now), false) << "\n";
+                } else {
+                    out << status_text({}, configuration, daemon, now);
+                }
+                return {};
             }
             store.emplace(std::move(*opened));
         }
-        return read_status(*store);
+        return write_status(*store, configuration, daemon, as_json, now, out);
     }
 };
 
@@ -156,24 +166,21 @@ int run_status(const status_options& options, std::ostream& out, std::ostream& e
     if (!located.configuration) {
         err << "warning: showing the runs in " << located.state_dir.string() << " without policies\n";
     }
-    const config::configuration* configuration = located.configuration ? &*located.configuration : nullptr;
-    status_source source{located.state_dir, std::nullopt};
+    status_source source{located.state_dir,
+                         located.configuration ? &*located.configuration : nullptr,
+                         options.json,
+                         std::nullopt};
     bool missing = false;
     if (!options.watch) {
-        auto snapshot = source.read(missing);
-        if (!snapshot) {
-            err << to_string(snapshot.error()) << "\n";
+        // Straight to `out` as the runs are read: --json over 100,000 runs stays small in memory.
+        if (auto written = source.write(std::chrono::system_clock::now(), out, missing); !written) {
+            out << std::flush;
+            err << to_string(written.error()) << " (the output above is incomplete)\n";
             return cli::exit_failure;
         }
         if (missing) {
             err << "no state database in " << located.state_dir.string()
                 << " yet: atlas-restored has not started with this state directory\n";
-        }
-        const auto now = std::chrono::system_clock::now();
-        if (options.json) {
-            out << cli::to_json_text(status_document(*snapshot, configuration, now), false) << "\n";
-        } else {
-            out << status_text(*snapshot, configuration, ask_daemon(located.state_dir), now);
         }
         return cli::exit_ok;
     }
@@ -184,18 +191,13 @@ int run_status(const status_options& options, std::ostream& out, std::ostream& e
         std::chrono::milliseconds(static_cast<std::int64_t>(options.interval_seconds * 1000));
     std::string last;
     for (;;) {
-        auto snapshot = source.read(missing);
-        if (!snapshot) {
-            err << to_string(snapshot.error()) << "\n";
+        const auto now = std::chrono::system_clock::now();
+        std::ostringstream block;
+        if (auto written = source.write(now, block, missing); !written) {
+            err << to_string(written.error()) << "\n";
             return cli::exit_failure;
         }
-        const auto now = std::chrono::system_clock::now();
-        std::string text;
-        if (options.json) {
-            text = cli::to_json_text(status_document(*snapshot, configuration, now), false) + "\n";
-        } else {
-            text = status_text(*snapshot, configuration, ask_daemon(located.state_dir), now);
-        }
+        std::string text = std::move(block).str();
         if (terminal) {
             out << "\x1b[H\x1b[2J" << format_iso8601(now) << "  (every " << options.interval_seconds
                 << " s, Ctrl-C to stop)\n"

@@ -4,9 +4,12 @@
 #include "util/time.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <sstream>
 
@@ -16,36 +19,12 @@ namespace json = boost::json;
 
 result<status_snapshot> read_status(state::store& store) {
     status_snapshot s;
-    auto runs = store.list_runs(false);
-    if (!runs) {
-        return runs.error();
-    }
-    // Three queries whatever the number of runs (not two per run: 100,000 runs took 19 s).
-    auto jobs = store.list_all_jobs();
-    if (!jobs) {
-        return jobs.error();
-    }
-    auto files = store.list_all_files();
-    if (!files) {
-        return files.error();
-    }
-    std::map<std::string, std::size_t> index_of_run;
-    s.runs.reserve(runs->size());
-    for (auto& run : *runs) {
-        index_of_run.emplace(run.id, s.runs.size());
-        run_details d;
-        d.run = std::move(run);
+    auto read = store.for_each_run_with_details([&](run_details&& d) -> result<void> {
         s.runs.push_back(std::move(d));
-    }
-    for (auto& job : *jobs) {
-        if (auto it = index_of_run.find(job.run_id); it != index_of_run.end()) {
-            s.runs[it->second].jobs.push_back(std::move(job));
-        }
-    }
-    for (auto& file : *files) {
-        if (auto it = index_of_run.find(file.run_id); it != index_of_run.end()) {
-            s.runs[it->second].files.push_back(std::move(file));
-        }
+        return {};
+    });
+    if (!read) {
+        return read.error();
     }
     auto reload = store.last_reload();
     if (!reload) {
@@ -238,39 +217,46 @@ json::object run_json(const run_details& d, std::chrono::system_clock::time_poin
     return o;
 }
 
-// Per policy: the facts status shows, from the runs alone.
+// Per policy: the facts status shows, from the runs alone. Copies, not pointers: the runs go by
+// one at a time (write_status), and only these few are kept.
 struct policy_facts {
-    const run_details* last_finished = nullptr;
-    const run_details* last_succeeded = nullptr;
-    const run_details* active = nullptr;  // the newest unfinished run
+    std::optional<run_details> last_finished;
+    std::optional<run_details> last_succeeded;
+    std::optional<run_details> active;  // the newest unfinished run
 };
 
 // Finished runs are ordered by finished_at, then by insertion (as the store's
 // last_finished_run_for_policy does); a later run without finished_at never counts as finished.
-bool finished_later(const run_details& candidate, const run_details* current) {
-    if (current == nullptr) {
-        return true;
-    }
-    return candidate.run.finished_at.value_or(0) >= current->run.finished_at.value_or(0);
+bool finished_later(const run_details& candidate, const std::optional<run_details>& current) {
+    return !current || candidate.run.finished_at.value_or(0) >= current->run.finished_at.value_or(0);
 }
 
-std::map<std::string, policy_facts> facts_by_policy(const status_snapshot& s) {
-    std::map<std::string, policy_facts> out;
-    for (const auto& d : s.runs) {
-        auto& f = out[d.run.policy];
+// The facts of every policy that has runs, from the runs given oldest first.
+class policy_digest {
+  public:
+    void add(const run_details& d) {
+        auto& f = facts_[d.run.policy];
         if (state::is_final_run_state(d.run.state)) {
             if (finished_later(d, f.last_finished)) {
-                f.last_finished = &d;
+                f.last_finished = d;
             }
             if (d.run.state == state::run_state::succeeded && finished_later(d, f.last_succeeded)) {
-                f.last_succeeded = &d;
+                f.last_succeeded = d;
             }
         } else {
-            f.active = &d;
+            f.active = d;
         }
     }
-    return out;
-}
+
+    const policy_facts& of(const std::string& policy) const {
+        static const policy_facts none;
+        const auto it = facts_.find(policy);
+        return it == facts_.end() ? none : it->second;
+    }
+
+  private:
+    std::map<std::string, policy_facts> facts_;
+};
 
 std::optional<std::chrono::system_clock::time_point> next_fire_of(const config::policy& p,
                                                                   std::chrono::system_clock::time_point now) {
@@ -280,54 +266,81 @@ std::optional<std::chrono::system_clock::time_point> next_fire_of(const config::
     return p.schedule->next_after(now, p.zone.get());
 }
 
+json::array policies_json(const policy_digest& digest,
+                          const config::configuration* configuration,
+                          std::chrono::system_clock::time_point now) {
+    json::array policies;
+    if (!configuration) {
+        return policies;
+    }
+    for (const auto& p : configuration->policies) {
+        const auto& f = digest.of(p.name);
+        json::object o;
+        o["name"] = p.name;
+        o["last_outcome"] =
+            f.last_finished ? json::value(outcome_of(f.last_finished->run)) : json::value(nullptr);
+        o["next_fire_time"] = time_or_null(next_fire_of(p, now));
+        o["schedule"] = p.schedule ? json::value(p.schedule->text()) : json::value(nullptr);
+        o["timezone"] = p.timezone;
+        o["trigger"] = string_or_null(p.trigger);
+        o["last_run_id"] = f.last_finished ? json::value(f.last_finished->run.id) : json::value(nullptr);
+        o["last_error"] = f.last_finished ? string_or_null(f.last_finished->run.error) : json::value(nullptr);
+        o["last_finished_at"] = f.last_finished ? time_or_null(f.last_finished->run.finished_at) : nullptr;
+        o["last_drill_at"] = f.last_succeeded ? time_or_null(f.last_succeeded->run.finished_at) : nullptr;
+        if (f.active) {
+            const auto pr = progress_of(*f.active);
+            json::object a;
+            a["id"] = f.active->run.id;
+            a["state"] = f.active->run.state;
+            a["trigger"] = f.active->run.trigger;
+            a["bytes_done"] = pr.done;
+            a["bytes_total"] = pr.total > 0 ? json::value(pr.total) : json::value(nullptr);
+            o["active_run"] = std::move(a);
+        } else {
+            o["active_run"] = nullptr;
+        }
+        policies.push_back(std::move(o));
+    }
+    return policies;
+}
+
+// {"runs":[…],"policies":[…]} written as the runs go by: one run's document at a time in memory,
+// not 100,000 of them (770 MiB, docs/performance.md).
+class json_status_writer {
+  public:
+    json_status_writer(std::ostream& out, std::chrono::system_clock::time_point now) : out_(out), now_(now) {
+        out_ << "{\"runs\":[";
+    }
+
+    void add(const run_details& d) {
+        out_ << (first_ ? "" : ",") << json::serialize(run_json(d, now_));
+        first_ = false;
+        digest_.add(d);
+    }
+
+    void finish(const config::configuration* configuration) {
+        out_ << "],\"policies\":" << json::serialize(policies_json(digest_, configuration, now_)) << "}";
+    }
+
+  private:
+    std::ostream& out_;
+    std::chrono::system_clock::time_point now_;
+    bool first_ = true;
+    policy_digest digest_;
+};
+
 }  // namespace
 
 boost::json::object status_document(const status_snapshot& snapshot,
                                     const config::configuration* configuration,
                                     std::chrono::system_clock::time_point now) {
-    json::array runs;
+    std::ostringstream text;
+    json_status_writer writer(text, now);
     for (const auto& d : snapshot.runs) {
-        runs.push_back(run_json(d, now));
+        writer.add(d);
     }
-    json::array policies;
-    if (configuration) {
-        const auto facts = facts_by_policy(snapshot);
-        for (const auto& p : configuration->policies) {
-            const auto it = facts.find(p.name);
-            const policy_facts f = it == facts.end() ? policy_facts{} : it->second;
-            json::object o;
-            o["name"] = p.name;
-            o["last_outcome"] =
-                f.last_finished ? json::value(outcome_of(f.last_finished->run)) : json::value(nullptr);
-            o["next_fire_time"] = time_or_null(next_fire_of(p, now));
-            o["schedule"] = p.schedule ? json::value(p.schedule->text()) : json::value(nullptr);
-            o["timezone"] = p.timezone;
-            o["trigger"] = string_or_null(p.trigger);
-            o["last_run_id"] = f.last_finished ? json::value(f.last_finished->run.id) : json::value(nullptr);
-            o["last_error"] =
-                f.last_finished ? string_or_null(f.last_finished->run.error) : json::value(nullptr);
-            o["last_finished_at"] =
-                f.last_finished ? time_or_null(f.last_finished->run.finished_at) : nullptr;
-            o["last_drill_at"] = f.last_succeeded ? time_or_null(f.last_succeeded->run.finished_at) : nullptr;
-            if (f.active) {
-                const auto pr = progress_of(*f.active);
-                json::object a;
-                a["id"] = f.active->run.id;
-                a["state"] = f.active->run.state;
-                a["trigger"] = f.active->run.trigger;
-                a["bytes_done"] = pr.done;
-                a["bytes_total"] = pr.total > 0 ? json::value(pr.total) : json::value(nullptr);
-                o["active_run"] = std::move(a);
-            } else {
-                o["active_run"] = nullptr;
-            }
-            policies.push_back(std::move(o));
-        }
-    }
-    json::object doc;
-    doc["runs"] = std::move(runs);
-    doc["policies"] = std::move(policies);
-    return doc;
+    writer.finish(configuration);
+    return json::parse(text.str()).as_object();
 }
 
 std::string format_age(std::chrono::system_clock::duration age) {
@@ -374,13 +387,40 @@ std::string who_started(const state::run_record& r) {
     return r.trigger + " by " + r.started_by;
 }
 
-}  // namespace
+// The human status: the policy table, then the most recent runs. The runs go by one at a time
+// and only the last `recent_runs` are kept.
+class text_status_writer {
+  public:
+    explicit text_status_writer(std::size_t recent_runs) : recent_runs_(recent_runs) {}
 
-std::string status_text(const status_snapshot& snapshot,
-                        const config::configuration* configuration,
-                        const std::optional<daemon_liveness>& daemon,
-                        std::chrono::system_clock::time_point now,
-                        std::size_t recent_runs) {
+    void add(const run_details& d) {
+        digest_.add(d);
+        ++runs_seen_;
+        if (recent_runs_ == 0) {
+            return;
+        }
+        if (recent_.size() == recent_runs_) {
+            recent_.pop_front();
+        }
+        recent_.push_back(d);
+    }
+
+    std::string finish(const std::optional<state::reload_record>& last_reload,
+                       const config::configuration* configuration,
+                       const std::optional<daemon_liveness>& daemon,
+                       std::chrono::system_clock::time_point now) const;
+
+  private:
+    std::size_t recent_runs_;
+    std::size_t runs_seen_ = 0;
+    std::deque<run_details> recent_;
+    policy_digest digest_;
+};
+
+std::string text_status_writer::finish(const std::optional<state::reload_record>& last_reload,
+                                       const config::configuration* configuration,
+                                       const std::optional<daemon_liveness>& daemon,
+                                       std::chrono::system_clock::time_point now) const {
     std::ostringstream out;
     if (daemon) {
         out << "daemon: " << (daemon->running ? "running" : "not running");
@@ -389,8 +429,8 @@ std::string status_text(const status_snapshot& snapshot,
         }
         out << "\n";
     }
-    if (snapshot.last_reload) {
-        const auto& r = *snapshot.last_reload;
+    if (last_reload) {
+        const auto& r = *last_reload;
         out << "last reload: " << (r.ok ? "ok" : "FAILED") << " at "
             << format_iso8601(from_unix_millis(r.at));
         if (!r.ok && !r.message.empty()) {
@@ -399,7 +439,6 @@ std::string status_text(const status_snapshot& snapshot,
         out << "\n";
     }
     if (configuration) {
-        const auto facts = facts_by_policy(snapshot);
         std::size_t name_width = 6;
         for (const auto& p : configuration->policies) {
             name_width = std::max(name_width, p.name.size());
@@ -408,8 +447,7 @@ std::string status_text(const status_snapshot& snapshot,
             << pad("POLICY", name_width + 2) << pad("LAST OUTCOME", 28) << pad("LAST OK", 10)
             << pad("NEXT FIRE", 23) << "ACTIVE\n";
         for (const auto& p : configuration->policies) {
-            const auto it = facts.find(p.name);
-            const policy_facts f = it == facts.end() ? policy_facts{} : it->second;
+            const auto& f = digest_.of(p.name);
             std::string last = f.last_finished ? outcome_of(f.last_finished->run) : "-";
             std::string age = "-";
             if (f.last_succeeded && f.last_succeeded->run.finished_at) {
@@ -431,18 +469,17 @@ std::string status_text(const status_snapshot& snapshot,
         }
     }
     out << "\n";
-    if (snapshot.runs.empty()) {
+    if (runs_seen_ == 0) {
         out << "no runs yet\n";
         return out.str();
     }
-    const auto first = snapshot.runs.size() > recent_runs ? snapshot.runs.size() - recent_runs : 0;
+    const auto older = runs_seen_ - recent_.size();
     out << "recent runs (oldest first";
-    if (first > 0) {
-        out << ", " << first << " older not shown; --json lists all";
+    if (older > 0) {
+        out << ", " << older << " older not shown; --json lists all";
     }
     out << "):\n";
-    for (auto i = first; i < snapshot.runs.size(); ++i) {
-        const auto& d = snapshot.runs[i];
+    for (const auto& d : recent_) {
         const auto& r = d.run;
         out << r.id << "  " << r.policy << "  " << who_started(r) << "  " << r.state;
         if (r.planned_at && r.trigger == "schedule") {
@@ -467,6 +504,55 @@ std::string status_text(const status_snapshot& snapshot,
         out << "\n";
     }
     return out.str();
+}
+
+}  // namespace
+
+std::string status_text(const status_snapshot& snapshot,
+                        const config::configuration* configuration,
+                        const std::optional<daemon_liveness>& daemon,
+                        std::chrono::system_clock::time_point now,
+                        std::size_t recent_runs) {
+    text_status_writer writer(recent_runs);
+    for (const auto& d : snapshot.runs) {
+        writer.add(d);
+    }
+    return writer.finish(snapshot.last_reload, configuration, daemon, now);
+}
+
+result<void> write_status(state::store& store,
+                          const config::configuration* configuration,
+                          const std::optional<daemon_liveness>& daemon,
+                          bool as_json,
+                          std::chrono::system_clock::time_point now,
+                          std::ostream& out) {
+    if (as_json) {
+        json_status_writer writer(out, now);
+        auto read = store.for_each_run_with_details([&](run_details&& d) -> result<void> {
+            writer.add(d);
+            return {};
+        });
+        if (!read) {
+            return read;
+        }
+        writer.finish(configuration);
+        out << "\n";
+        return {};
+    }
+    auto reload = store.last_reload();
+    if (!reload) {
+        return reload.error();
+    }
+    text_status_writer writer(10);
+    auto read = store.for_each_run_with_details([&](run_details&& d) -> result<void> {
+        writer.add(d);
+        return {};
+    });
+    if (!read) {
+        return read;
+    }
+    out << writer.finish(*reload, configuration, daemon, now);
+    return {};
 }
 
 }  // namespace atlas_restored::app

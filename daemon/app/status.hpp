@@ -1,7 +1,8 @@
 #pragma once
 // `atlas-restored status`: what the state database says about runs and policies (SPEC §3), as
-// JSON (`--json`, the scripting interface) or as lines for a human. Building the document is pure
-// (records, the configuration if it could be loaded, `now`); read_status() is the only I/O.
+// JSON (`--json`, the scripting interface) or as lines for a human. write_status() reads the runs
+// one at a time and writes as it goes, so memory stays flat with 100,000 runs; the functions over
+// a status_snapshot produce the same output from records in memory (tests, small views).
 
 #include "config/config.hpp"
 #include "state/store.hpp"
@@ -12,16 +13,13 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
 namespace atlas_restored::app {
 
-struct run_details {
-    state::run_record run;
-    std::vector<state::job_record> jobs;
-    std::vector<state::file_record> files;
-};
+using run_details = state::run_with_details;
 
 struct status_snapshot {
     std::vector<run_details> runs;  // oldest first
@@ -54,6 +52,16 @@ std::string status_text(const status_snapshot& snapshot,
                         const std::optional<daemon_liveness>& daemon,
                         std::chrono::system_clock::time_point now,
                         std::size_t recent_runs = 10);
+
+// The status of every run in `store` (JSON: the document of status_document, one line, then a
+// newline; text: status_text's), written to `out` while the runs are read. A read error stops
+// it: the output is then incomplete, and the caller must say so and fail.
+result<void> write_status(state::store& store,
+                          const config::configuration* configuration,
+                          const std::optional<daemon_liveness>& daemon,
+                          bool as_json,
+                          std::chrono::system_clock::time_point now,
+                          std::ostream& out);
 
 // "45s", "3m", "5h", "2d".
 std::string format_age(std::chrono::system_clock::duration age);

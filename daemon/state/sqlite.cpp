@@ -251,6 +251,13 @@ result<transaction> transaction::begin(db& connection) {
     return transaction(&connection);
 }
 
+result<transaction> transaction::begin_read(db& connection) {
+    if (auto r = connection.exec("BEGIN"); !r) {
+        return r.error();
+    }
+    return transaction(&connection);
+}
+
 transaction::transaction(transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
 
 transaction::~transaction() {

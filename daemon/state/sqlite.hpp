@@ -118,6 +118,9 @@ class statement {
 class transaction {
   public:
     static result<transaction> begin(db& connection);
+    // BEGIN (deferred): for reads only, also on a read-only connection. Under WAL every read
+    // until it ends sees one snapshot, whatever the daemon commits meanwhile.
+    static result<transaction> begin_read(db& connection);
 
     transaction(transaction&& other) noexcept;
     transaction& operator=(transaction&&) = delete;

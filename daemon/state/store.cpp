@@ -525,6 +525,88 @@ result<std::vector<run_record>> store::list_runs(bool only_unfinished) {
     return query_all(*st, read_run);
 }
 
+namespace {
+
+// The rows of `table` (jobs or files) in the order of their runs (runs.seq), then first stored
+// first, so they can be read in step with the runs. The derived table keeps the unqualified
+// column names unambiguous (runs has a state and a batch_id too).
+std::string rows_in_run_order(const char* columns, const char* table) {
+    return std::string("SELECT ") + columns + " FROM (SELECT " + table + ".*, runs.seq AS run_seq, " + table +
+           ".rowid AS row_no FROM " + table + " JOIN runs ON runs.id = " + table +
+           ".run_id) ORDER BY run_seq, row_no";
+}
+
+// Appends to `out` the rows of `st` that belong to `run_id`, starting with the row `st` is on
+// (`has_row`), and leaves `st` on the first row of a later run.
+template <class Row, class Read>
+result<void> take_rows_of_run(
+    statement& st, bool& has_row, const std::string& run_id, std::vector<Row>& out, Read read) {
+    while (has_row) {
+        auto row = read(st);
+        if (row.run_id != run_id) {
+            return {};  // ordered by run: this row is a later run's (see rows_in_run_order)
+        }
+        out.push_back(std::move(row));
+        auto next = st.step();
+        if (!next) {
+            return next.error();
+        }
+        has_row = *next;
+    }
+    return {};
+}
+
+}  // namespace
+
+result<void> store::for_each_run_with_details(const std::function<result<void>(run_with_details&&)>& visit) {
+    auto txn = transaction::begin_read(db_);
+    if (!txn) {
+        return txn.error();
+    }
+    auto runs = db_.prepare(std::string("SELECT ") + run_columns + " FROM runs ORDER BY seq");
+    if (!runs) {
+        return runs.error();
+    }
+    auto jobs = db_.prepare(rows_in_run_order(job_columns, "jobs"));
+    if (!jobs) {
+        return jobs.error();
+    }
+    auto files = db_.prepare(rows_in_run_order(file_columns, "files"));
+    if (!files) {
+        return files.error();
+    }
+    auto job_row = jobs->step();
+    if (!job_row) {
+        return job_row.error();
+    }
+    auto file_row = files->step();
+    if (!file_row) {
+        return file_row.error();
+    }
+    bool has_job = *job_row;
+    bool has_file = *file_row;
+    for (;;) {
+        auto row = runs->step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row) {
+            return {};
+        }
+        run_with_details d;
+        d.run = read_run(*runs);
+        if (auto r = take_rows_of_run(*jobs, has_job, d.run.id, d.jobs, read_job); !r) {
+            return r;
+        }
+        if (auto r = take_rows_of_run(*files, has_file, d.run.id, d.files, read_file_row); !r) {
+            return r;
+        }
+        if (auto r = visit(std::move(d)); !r) {
+            return r;
+        }
+    }
+}
+
 result<std::vector<run_record>> store::list_runs_of_policy(std::string_view policy) {
     auto st = db_.prepare(std::string("SELECT ") + run_columns + " FROM runs WHERE policy = ?1 ORDER BY seq");
     if (!st) {
@@ -740,14 +822,6 @@ result<std::vector<job_record>> store::list_jobs(std::string_view run_id) {
     return query_all(*st, read_job);
 }
 
-result<std::vector<job_record>> store::list_all_jobs() {
-    auto st = db_.prepare(std::string("SELECT ") + job_columns + " FROM jobs ORDER BY rowid");
-    if (!st) {
-        return st.error();
-    }
-    return query_all(*st, read_job);
-}
-
 result<std::optional<std::string>> store::find_job_owner(std::string_view job_id) {
     auto st = db_.prepare("SELECT run_id FROM jobs WHERE job_id = ?1 ORDER BY rowid LIMIT 1");
     if (!st) {
@@ -907,14 +981,6 @@ result<std::vector<file_record>> store::list_files(std::string_view run_id) {
         return st.error();
     }
     st->bind(1, run_id);
-    return query_all(*st, read_file_row);
-}
-
-result<std::vector<file_record>> store::list_all_files() {
-    auto st = db_.prepare(std::string("SELECT ") + file_columns + " FROM files ORDER BY rowid");
-    if (!st) {
-        return st.error();
-    }
     return query_all(*st, read_file_row);
 }
 

@@ -120,6 +120,13 @@ struct file_record {
     bool operator==(const file_record&) const = default;
 };
 
+// A run with its jobs and files, as `status` shows it.
+struct run_with_details {
+    run_record run;
+    std::vector<job_record> jobs;    // first stored first
+    std::vector<file_record> files;  // first stored first
+};
+
 struct reload_record {
     bool ok = false;
     std::int64_t at = 0;
@@ -183,6 +190,11 @@ class store {
     result<std::optional<run_record>> get_run(std::string_view run_id);
     // Oldest first (insertion order).
     result<std::vector<run_record>> list_runs(bool only_unfinished = false);
+    // Every run, oldest first, with its jobs and files, handed to `visit` one at a time so that
+    // memory does not grow with the number of runs (`status --json` over 100,000 runs). Three
+    // queries read in step inside one read transaction: one consistent view even while the
+    // daemon writes. Stops at, and returns, the first error of `visit`.
+    result<void> for_each_run_with_details(const std::function<result<void>(run_with_details&&)>& visit);
     // One policy's runs, oldest first (index runs_by_policy): what retention looks at after each
     // run, without reading every other policy's history.
     result<std::vector<run_record>> list_runs_of_policy(std::string_view policy);
@@ -215,7 +227,6 @@ class store {
     result<void> upsert_job(const job_record& job);  // by (run_id, job_id); the run must exist
     result<std::optional<job_record>> get_job(std::string_view run_id, std::string_view job_id);
     result<std::vector<job_record>> list_jobs(std::string_view run_id);  // first stored first
-    result<std::vector<job_record>> list_all_jobs();  // of every run, first stored first (status)
     // The run that owns a restore job id (the first stored, should two ever do), or nullopt.
     result<std::optional<std::string>> find_job_owner(std::string_view job_id);
 
@@ -238,7 +249,6 @@ class store {
                                std::int64_t bytes_done);
     result<std::optional<file_record>> get_file(std::string_view run_id, std::string_view job_id);
     result<std::vector<file_record>> list_files(std::string_view run_id);  // first stored first
-    result<std::vector<file_record>> list_all_files();  // of every run, first stored first (status)
 
     // --- triggers (a value runs once per policy, ever)
     result<bool> is_trigger_consumed(std::string_view policy, std::string_view value);

@@ -4,9 +4,12 @@
 #include "support/temp_dir.hpp"
 #include "util/time.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 namespace atlas_restored::app {
 namespace {
@@ -212,8 +215,8 @@ TEST(StatusDocument, PoliciesCarryLastOutcomeNextFireAndActiveRun) {
     const auto& active = oncall.at("active_run").as_object();
     EXPECT_EQ(active.at("id").as_string(), "r-4");
     EXPECT_EQ(active.at("state").as_string(), "downloading");
-    EXPECT_EQ(active.at("bytes_done").as_uint64(), 1000u);
-    EXPECT_EQ(active.at("bytes_total").as_uint64(), 2000u);
+    EXPECT_EQ(active.at("bytes_done").as_int64(), 1000);
+    EXPECT_EQ(active.at("bytes_total").as_int64(), 2000);
 }
 
 TEST(StatusDocument, LastOutcomeFollowsFinishTimeNotInsertionOrder) {
@@ -272,6 +275,48 @@ TEST(ReadStatus, EachRunGetsItsOwnJobsAndFilesInTheOrderTheyWereStored) {
     ASSERT_EQ(s->runs[0].files.size(), 2u);
     EXPECT_EQ(s->runs[0].files[0].job_id, "j-d");
     EXPECT_TRUE(s->runs[1].files.empty());
+}
+
+// The command's path reads the runs one at a time and writes as it goes; what it writes must be
+// what the documented functions say about the same runs.
+TEST(WriteStatus, StreamsTheSameDocumentAndTextAsTheSnapshot) {
+    testing::temp_dir dir{"write-status"};
+    auto store = state::store::open(dir.path());
+    ASSERT_TRUE(store) << store.error().message;
+    for (const auto& d : sample().runs) {
+        ASSERT_TRUE(store->insert_run(d.run));
+        for (const auto& j : d.jobs) {
+            ASSERT_TRUE(store->upsert_job(j));
+        }
+        for (const auto& f : d.files) {
+            ASSERT_TRUE(store->upsert_file(f));
+        }
+    }
+    const auto c = two_policies();
+    const auto snapshot = read_status(*store);
+    ASSERT_TRUE(snapshot) << snapshot.error().message;
+    ASSERT_EQ(snapshot->runs.size(), 4u);
+
+    std::ostringstream streamed;
+    ASSERT_TRUE(write_status(*store, &c, std::nullopt, true, now, streamed));
+    EXPECT_EQ(streamed.str(), json::serialize(status_document(*snapshot, &c, now)) + "\n");
+    const auto doc = json::parse(streamed.str()).as_object();
+    EXPECT_EQ(doc.at("runs").as_array().size(), 4u);
+    EXPECT_EQ(doc.at("policies").as_array().size(), 2u);
+
+    daemon_liveness d;
+    d.detail = "no control socket answers";
+    std::ostringstream text;
+    ASSERT_TRUE(write_status(*store, &c, d, false, now, text));
+    EXPECT_EQ(text.str(), status_text(*snapshot, &c, d, now));
+    EXPECT_NE(text.str().find("r-4 "), std::string::npos) << text.str();
+
+    std::ostringstream empty;  // no runs at all: still one valid document
+    testing::temp_dir other{"write-status-empty"};
+    auto fresh = state::store::open(other.path());
+    ASSERT_TRUE(fresh);
+    ASSERT_TRUE(write_status(*fresh, nullptr, std::nullopt, true, now, empty));
+    EXPECT_EQ(empty.str(), "{\"runs\":[],\"policies\":[]}\n");
 }
 
 TEST(StatusText, OneLinePerPolicyThenRecentRuns) {
