@@ -193,6 +193,7 @@ class service {
     void reload();
     void refuse_reload(system_clock::time_point at, const std::string& why);
     void begin_shutdown(int signal_number);
+    asio::awaitable<void> drain_notifications();
     void finish();
     asio::awaitable<void> watchdog_loop(std::chrono::microseconds every);
     asio::awaitable<void> status_loop();
@@ -763,10 +764,30 @@ void service::begin_shutdown(int signal_number) {
         io_,
         [this]() -> asio::awaitable<void> {
             co_await engine_->shutdown();
-            logger()->info("every run is stopped and saved; exiting");
+            logger()->info("every run is stopped and saved");
+            co_await drain_notifications();
+            logger()->info("exiting");
             finish();
         },
         log_if_failed("the shutdown"));
+}
+
+asio::awaitable<void> service::drain_notifications() {
+    if (!notifier_ || notifier_->idle()) {
+        co_return;
+    }
+    logger()->info("waiting up to {}s for {} webhook notification(s) still being delivered",
+                   notification_drain_budget.count(),
+                   notifier_->pending());
+    const auto until = std::chrono::steady_clock::now() + notification_drain_budget;
+    asio::steady_timer tick(io_);
+    while (!notifier_->idle() && std::chrono::steady_clock::now() < until) {
+        tick.expires_after(std::chrono::milliseconds(50));
+        co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (!notifier_->idle()) {
+        logger()->warn("{} webhook notification(s) not delivered before exiting", notifier_->pending());
+    }
 }
 
 void service::finish() {

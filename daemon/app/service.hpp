@@ -16,6 +16,9 @@ namespace atlas_restored::app {
 // SIGTERM → exit within 10 s (SPEC §4): runs get this long to persist and stop, then the loop is
 // stopped anyway (every run is durable and resumes at the next start).
 inline constexpr std::chrono::seconds shutdown_budget{8};
+// Within that, after the runs have stopped: how long webhook notifications still queued or being
+// retried get to go out (a run that failed just before a stop is still announced).
+inline constexpr std::chrono::seconds notification_drain_budget{3};
 // How often the STATUS= line is refreshed.
 inline constexpr std::chrono::seconds status_refresh_interval{5};
 

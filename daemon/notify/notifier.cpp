@@ -364,6 +364,18 @@ void notifier::stop() {
     }
 }
 
+bool notifier::idle() const {
+    return pending() == 0;
+}
+
+std::size_t notifier::pending() const {
+    std::size_t n = 0;
+    for (const auto& t : targets_) {
+        n += t->queue.size() + (t->running ? 1 : 0);  // running: one event is out of the queue, being sent
+    }
+    return n;
+}
+
 std::size_t notifier::webhooks() const {
     return targets_.size();
 }

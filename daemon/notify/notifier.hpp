@@ -86,7 +86,13 @@ class notifier {
     // Queues `document` for every webhook subscribed to `kind`. Never blocks, never throws.
     void publish(config::notify_event kind, boost::json::object document);
 
-    // Cancels pending retries and drops queued events (SIGTERM).
+    // True when no event is queued or being delivered (a delivery waiting to retry counts as
+    // being delivered). At SIGTERM the daemon waits a bounded time for this before stop().
+    bool idle() const;
+    // Events queued or being delivered, over all webhooks.
+    std::size_t pending() const;
+
+    // Cancels pending retries and drops queued events.
     void stop();
 
     std::size_t webhooks() const;

@@ -11,6 +11,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include <gtest/gtest.h>
@@ -28,10 +31,14 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
 // An HTTPS webhook receiver on 127.0.0.1 with a certificate from the fake's CA: answers 500 to
-// the first `failures` requests, 200 after that, and keeps every body.
+// the first `failures` requests (each after `failure_delay`), 200 after that, and keeps every body
+// it accepted.
 class webhook_receiver {
   public:
-    webhook_receiver(const std::filesystem::path& dir, const std::filesystem::path& ca_dir, int failures)
+    webhook_receiver(const std::filesystem::path& dir,
+                     const std::filesystem::path& ca_dir,
+                     int failures,
+                     std::chrono::milliseconds failure_delay = 0ms)
         : failures_(failures), guard_(asio::make_work_guard(io_)) {
         const auto cert = dir / "hook.pem";
         const auto key = dir / "hook-key.pem";
@@ -44,15 +51,23 @@ class webhook_receiver {
         auto s = http::server::start(
             io_.get_executor(),
             options,
-            [this](http::request req, http::connection_info) -> asio::awaitable<http::reply> {
-                http::reply r;
-                std::lock_guard lock(mutex_);
-                ++requests_;
-                if (requests_ <= failures_) {
-                    r.status = 500;
-                } else {
-                    accepted_.push_back(req);
+            [this, failure_delay](http::request req, http::connection_info) -> asio::awaitable<http::reply> {
+                bool fail = false;
+                {
+                    std::lock_guard lock(mutex_);
+                    ++requests_;
+                    fail = requests_ <= failures_;
+                    if (!fail) {
+                        accepted_.push_back(req);
+                    }
                 }
+                if (fail && failure_delay > 0ms) {
+                    auto executor = co_await asio::this_coro::executor;
+                    asio::steady_timer late(executor, failure_delay);
+                    co_await late.async_wait(asio::use_awaitable);
+                }
+                http::reply r;
+                r.status = fail ? 500 : 200;
                 co_return r;
             });
         if (!s) {
@@ -180,6 +195,33 @@ TEST(DaemonWebhook, FailedAndSucceededRunsAreNotifiedThroughAStretchOf500s) {
     EXPECT_NE(str(reload.at("error")).find("policies"), std::string::npos) << reload;
     daemon.signal(SIGTERM);
     EXPECT_EQ(daemon.wait(15s), 0);
+}
+
+// SIGTERM while a notification is still being delivered (its first attempt is answered late,
+// with a 500): the daemon waits for the retry (notification_drain_budget) before it exits.
+TEST(DaemonWebhook, ANotificationStillBeingDeliveredAtSigtermGoesOutBeforeTheExit) {
+    temp_dir dir{"daemon-webhook-drain"};
+    fake_atlas_server fake(dir.path());
+    webhook_receiver receiver(dir.path(), fake.tls_dir(), 1, 1500ms);
+    write_file(dir.path() / "webhook-url",
+               "https://127.0.0.1:" + std::to_string(receiver.port()) + "/hook\n");
+    config_options options;
+    options.extra_yaml = "notify:\n  - url_file: " + (dir.path() / "webhook-url").string() +
+                         "\n    on: [reload_failed]\n    tls: { ca_file: " + fake.ca_file().string() + " }\n";
+    options.policies_yaml = http_policy("orders", "rs0", "    schedule: \"0 3 1 1 *\"\n");
+    const auto config = write_config(dir.path(), fake, options);
+
+    daemon_process daemon(dir.path(), config);
+    ASSERT_TRUE(daemon.wait_started()) << daemon.log();
+    write_file(config, read_file(config) + "  - name: BAD NAME\n");
+    daemon.signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return receiver.requests() == 1; }, 30s)) << daemon.log();
+    daemon.signal(SIGTERM);  // the first attempt is still waiting for its (failing) answer
+    EXPECT_EQ(daemon.wait(15s), 0) << daemon.log();
+    const auto accepted = receiver.accepted();
+    ASSERT_EQ(accepted.size(), 1u) << daemon.log();
+    EXPECT_EQ(str(accepted[0].at("event")), "reload_failed");
+    EXPECT_NE(daemon.log().find("still being delivered"), std::string::npos) << daemon.log();
 }
 
 TEST(DaemonWebhook, AnUndeliverableNotificationIsCountedAndTheRunStillSucceeds) {

@@ -544,8 +544,8 @@ class file_size_limit {
 };
 
 class big_file_test : public fake_atlas_test {
-    fake_atlas::world_options options() override {
-        auto o = fake_atlas_test::options();
+    fake_atlas::world_options world_options() override {
+        auto o = fake_atlas_test::world_options();
         o.file_bytes = 3 * 1024 * 1024;
         return o;
     }

@@ -1,18 +1,12 @@
 #pragma once
-// The real fake Atlas world behind the real HTTPS server on 127.0.0.1, in this process, with a
-// manual clock; the real HTTPS client and Atlas client in front of it; a state store in a temp dir.
-// Everything runs on one io_context, driven for a bounded time by run().
+// The downloader against the in-process fake Atlas (support/in_process_atlas.hpp) on a manual
+// clock (fake_now), with a run in `downloading` to download for. run() drives a coroutine for a
+// bounded time.
 
-#include "atlas/client.hpp"
 #include "download/downloader.hpp"
 #include "fake_atlas/archive.hpp"
-#include "fake_atlas/world.hpp"
-#include "http/client.hpp"
-#include "http/pki.hpp"
-#include "http/server.hpp"
 #include "metrics/metrics.hpp"
-#include "state/store.hpp"
-#include "support/temp_dir.hpp"
+#include "support/in_process_atlas.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -33,14 +27,12 @@ namespace atlas_restored::download::testing {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using atlas_restored::testing::temp_dir;
+using atlas_restored::testing::group_id;
+using atlas_restored::testing::sa_id;
+using atlas_restored::testing::sa_secret;
 
 // A broken test fails after this instead of hanging.
 constexpr auto test_guard = std::chrono::seconds(30);
-
-inline constexpr const char* group_id = "32b6e34b3d91647abb20e7b8";
-inline constexpr const char* sa_id = "mdb_sa_id_1";
-inline constexpr const char* sa_secret = "sa-secret-1";
 
 // Counts what the downloader records.
 class counting_recorder final : public metrics::recorder {
@@ -106,21 +98,17 @@ T run(asio::io_context& io, asio::awaitable<T> task, std::chrono::steady_clock::
     return std::move(*out);
 }
 
-class fake_atlas_test : public ::testing::Test {
+class fake_atlas_test : public atlas_restored::testing::in_process_atlas_test {
   protected:
+    fake_atlas_test() : in_process_atlas_test("download-test") {}
+
     fake_atlas::time_point fake_now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 28} + 3h;
-    temp_dir dir{"download-test"};
-    asio::io_context io;
-    std::unique_ptr<fake_atlas::world> world;
-    std::unique_ptr<http::server> server;
-    std::uint16_t port = 0;
-    std::optional<http::https_client> transport;
-    std::optional<atlas::client> api;
-    std::optional<state::store> store;
     counting_recorder metrics;
     std::string run_id = "r-20261128-030000-00000a";
 
-    virtual fake_atlas::world_options options() {
+    fake_atlas::time_point fake_time() override { return fake_now; }
+
+    fake_atlas::world_options world_options() override {
         fake_atlas::world_options o;
         o.clusters.push_back({"default", group_id, "users", 0});
         o.clusters.push_back({"default", group_id, "orders", 3});
@@ -132,35 +120,10 @@ class fake_atlas_test : public ::testing::Test {
 
     void SetUp() override {
         captured_log().str("");
-        const auto tls = dir / "tls";
-        ASSERT_TRUE(http::generate_ca(tls, "download test CA"));
-        ASSERT_TRUE(http::issue_certificate(
-            tls, tls / "server.pem", tls / "server-key.pem", {"localhost", "127.0.0.1"}));
-        world = std::make_unique<fake_atlas::world>(options(), fake_now);
-        server = start_server(tls / "server.pem", tls / "server-key.pem");
-        ASSERT_TRUE(server);
-        port = server->port();
-        world->set_base_url("https://127.0.0.1:" + std::to_string(port));
-
-        http::client_options co;
-        co.ca_file = (tls / "ca.pem").string();
-        co.connect_timeout = 5s;
-        co.request_timeout = 5s;
-        auto created = http::https_client::create(io.get_executor(), co);
-        ASSERT_TRUE(created) << created.error().message;
-        transport.emplace(*created);
-
-        atlas::client_settings cs;
-        cs.api = http::origin{"127.0.0.1", port};
-        cs.auth = atlas::credentials{atlas::credentials::kind::service_account, sa_id, sa_secret};
-        cs.retry.initial = 10ms;
-        cs.retry.max = 50ms;
-        cs.retry.max_attempts = 3;
-        api.emplace(*transport, cs);
-
-        auto opened = state::store::open(dir / "state");
-        ASSERT_TRUE(opened) << opened.error().message;
-        store.emplace(std::move(*opened));
+        in_process_atlas_test::SetUp();
+        if (HasFatalFailure()) {
+            return;
+        }
         state::run_record run;
         run.id = run_id;
         run.policy = "drill";
@@ -172,28 +135,6 @@ class fake_atlas_test : public ::testing::Test {
         run.restore_point_json = "{}";
         run.config_digest = "sha256:0";
         ASSERT_TRUE(store->insert_run(run));
-    }
-
-    void TearDown() override {
-        if (server) {
-            server->stop();
-        }
-        io.restart();
-        io.run_for(100ms);  // let closed connections finish
-    }
-
-    std::unique_ptr<http::server> start_server(const std::filesystem::path& cert,
-                                               const std::filesystem::path& key) {
-        http::server_options so;
-        so.cert_file = cert.string();
-        so.key_file = key.string();
-        http::handler on_request = [this](http::request req,
-                                          http::connection_info info) -> asio::awaitable<http::reply> {
-            co_return world->handle(req, {info.connection_id, info.request_index}, fake_now);
-        };
-        auto started = http::server::start(io.get_executor(), so, on_request);
-        EXPECT_TRUE(started) << started.error().message;
-        return started ? std::move(*started) : nullptr;
     }
 
     // Creates an HTTP restore of `cluster` and lets it finish: the jobs, READY, with fresh links.

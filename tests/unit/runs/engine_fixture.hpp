@@ -1,18 +1,12 @@
 #pragma once
-// The run engine against the real fake Atlas world behind the real HTTPS server on 127.0.0.1, in
-// this process, on one io_context with the real clock (jobs take a few hundred milliseconds), a
-// state store in a temp dir, and a recorder that keeps what the engine reports.
+// The run engine against the in-process fake Atlas (support/in_process_atlas.hpp) on the real
+// clock (jobs take a few hundred milliseconds), with a recorder that keeps what the engine
+// reports and a log of every request the server received.
 
-#include "atlas/client.hpp"
 #include "config/config.hpp"
-#include "fake_atlas/world.hpp"
-#include "http/client.hpp"
-#include "http/pki.hpp"
-#include "http/server.hpp"
 #include "metrics/metrics.hpp"
 #include "runs/engine.hpp"
-#include "state/store.hpp"
-#include "support/temp_dir.hpp"
+#include "support/in_process_atlas.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -32,14 +26,13 @@ namespace atlas_restored::runs::testing {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using atlas_restored::testing::temp_dir;
+using atlas_restored::testing::group_id;
+using atlas_restored::testing::sa_id;
+using atlas_restored::testing::sa_secret;
 
 // A broken test fails after this instead of hanging.
 constexpr auto test_guard = std::chrono::seconds(30);
 
-inline constexpr const char* group_id = "32b6e34b3d91647abb20e7b8";
-inline constexpr const char* sa_id = "mdb_sa_id_1";
-inline constexpr const char* sa_secret = "sa-secret-1";
 inline constexpr const char* list_route =
     "GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/restoreJobs";
 inline constexpr const char* get_route =
@@ -82,16 +75,10 @@ class keeping_recorder final : public metrics::recorder {
     std::int64_t max_active = 0;
 };
 
-class engine_test : public ::testing::Test {
+class engine_test : public atlas_restored::testing::in_process_atlas_test {
   protected:
-    temp_dir dir{"runs-test"};
-    asio::io_context io;
-    std::unique_ptr<fake_atlas::world> world;
-    std::unique_ptr<http::server> server;
-    std::uint16_t port = 0;
-    std::optional<http::https_client> transport;
-    std::optional<atlas::client> api;
-    std::optional<state::store> store;
+    engine_test() : in_process_atlas_test("runs-test") {}
+
     keeping_recorder metrics;
     config::configuration cfg;
     std::unique_ptr<engine> eng;
@@ -100,11 +87,9 @@ class engine_test : public ::testing::Test {
 
     virtual std::chrono::milliseconds job_duration() { return 400ms; }
 
-    void SetUp() override {
-        const auto tls = dir / "tls";
-        ASSERT_TRUE(http::generate_ca(tls, "runs test CA"));
-        ASSERT_TRUE(http::issue_certificate(
-            tls, tls / "server.pem", tls / "server-key.pem", {"localhost", "127.0.0.1"}));
+    fake_atlas::time_point fake_time() override { return std::chrono::system_clock::now(); }
+
+    fake_atlas::world_options world_options() override {
         fake_atlas::world_options o;
         o.clusters.push_back({"default", group_id, "users", 0});
         o.clusters.push_back({"default", group_id, "orders", 2});
@@ -112,42 +97,15 @@ class engine_test : public ::testing::Test {
         o.service_accounts.push_back({"default", sa_id, sa_secret});
         o.job_duration = job_duration();
         o.file_bytes = 64 * 1024;
-        world = std::make_unique<fake_atlas::world>(o, std::chrono::system_clock::now());
+        return o;
+    }
 
-        http::server_options so;
-        so.cert_file = (tls / "server.pem").string();
-        so.key_file = (tls / "server-key.pem").string();
-        http::handler on_request = [this](http::request req,
-                                          http::connection_info info) -> asio::awaitable<http::reply> {
-            seen.emplace_back(std::chrono::steady_clock::now(), req.method + " " + req.target);
-            co_return world->handle(
-                req, {info.connection_id, info.request_index}, std::chrono::system_clock::now());
-        };
-        auto started = http::server::start(io.get_executor(), so, on_request);
-        ASSERT_TRUE(started) << started.error().message;
-        server = std::move(*started);
-        port = server->port();
-        world->set_base_url("https://127.0.0.1:" + std::to_string(port));
+    void on_request(const http::request& req) override {
+        seen.emplace_back(std::chrono::steady_clock::now(), req.method + " " + req.target);
+    }
 
-        http::client_options co;
-        co.ca_file = (tls / "ca.pem").string();
-        co.connect_timeout = 5s;
-        co.request_timeout = 5s;
-        auto created = http::https_client::create(io.get_executor(), co);
-        ASSERT_TRUE(created) << created.error().message;
-        transport.emplace(*created);
-        atlas::client_settings cs;
-        cs.api = http::origin{"127.0.0.1", port};
-        cs.auth = atlas::credentials{atlas::credentials::kind::service_account, sa_id, sa_secret};
-        cs.retry.initial = 10ms;
-        cs.retry.max = 50ms;
-        cs.retry.max_attempts = 3;
-        api.emplace(*transport, cs);
-
-        auto opened = state::store::open(dir / "state");
-        ASSERT_TRUE(opened) << opened.error().message;
-        store.emplace(std::move(*opened));
-
+    void SetUp() override {
+        in_process_atlas_test::SetUp();
         cfg.state_dir = dir / "state";
         cfg.download_dir = dir / "downloads";
         cfg.retry.initial = 20ms;
@@ -156,12 +114,8 @@ class engine_test : public ::testing::Test {
     }
 
     void TearDown() override {
-        eng.reset();
-        if (server) {
-            server->stop();
-        }
-        io.restart();
-        io.run_for(100ms);  // let closed connections and cancelled coroutines finish
+        eng.reset();  // before the server and the io_context's last turn
+        in_process_atlas_test::TearDown();
     }
 
     engine_options options() {
