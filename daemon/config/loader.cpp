@@ -7,9 +7,12 @@
 
 #include <boost/url/parse.hpp>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <glob.h>
 #include <set>
@@ -1019,18 +1022,101 @@ std::optional<std::string> read_text(const std::filesystem::path& file, problem_
     return text;
 }
 
+// Sees the events of one YAML document: was it a lone null, and where did it start?
+class document_probe final : public YAML::EventHandler {
+  public:
+    std::optional<YAML::Mark> start;  // the first node's position
+    int nodes = 0;
+    bool only_null = true;
+
+    void OnDocumentStart(const YAML::Mark&) override {
+        start.reset();
+        nodes = 0;
+        only_null = true;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, true); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark, false); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+        node(mark, false);
+    }
+    void OnSequenceStart(const YAML::Mark& mark,
+                         const std::string&,
+                         YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark, false);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark,
+                    const std::string&,
+                    YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        node(mark, false);
+    }
+    void OnMapEnd() override {}
+
+  private:
+    void node(const YAML::Mark& mark, bool is_null) {
+        if (!start) {
+            start = mark;
+        }
+        ++nodes;
+        only_null = only_null && is_null;
+    }
+};
+
+// yaml-cpp's LoadAll() loop (below): the same lone null twice at one place.
+bool stuck_on_a_token(const document_probe& a, const document_probe& b) {
+    return a.nodes == 1 && a.only_null && b.nodes == 1 && b.only_null && a.start && b.start &&
+           a.start->pos == b.start->pos;
+}
+
+// "','", "byte 0x12" or "end of file": the character at `pos`, safe to print.
+std::string describe_char_at(const std::string& text, int pos) {
+    if (pos < 0 || static_cast<std::size_t>(pos) >= text.size()) {
+        return "end of file";
+    }
+    const auto c = static_cast<unsigned char>(text[static_cast<std::size_t>(pos)]);
+    if (std::isprint(c)) {
+        return "'" + std::string(1, static_cast<char>(c)) + "'";
+    }
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", c);
+    return "byte " + std::string(hex);
+}
+
 // Parses YAML text; a syntax error becomes a problem at the line where parsing stopped.
+//
+// Not YAML::LoadAll(): in yaml-cpp 0.7 (Debian 12) it loops forever, allocating until the
+// machine runs out of memory, on some malformed streams, e.g. a lone "," (jbeder/yaml-cpp#1040,
+// fixed upstream by PR 1319; found here by fuzz_config_yaml). There each "document" is a null
+// that consumes nothing. So the documents are first counted with a probe that stops there, and
+// the one document is then loaded with YAML::Load(), which reads a single document.
 std::optional<YAML::Node> parse_yaml(const std::string& text, problem_sink& sink) {
     try {
-        auto documents = YAML::LoadAll(text);
+        std::istringstream stream(text);
+        YAML::Parser parser(stream);
+        // Every document, until yaml-cpp is seen stuck on a token: two lone nulls in a row at the
+        // same place (it gets there after real documents too). Bounded all the same.
+        constexpr std::size_t max_documents = 1000;
+        std::vector<document_probe> documents;
+        document_probe probe;
+        while (documents.size() < max_documents && parser.HandleNextDocument(probe)) {
+            if (!documents.empty() && stuck_on_a_token(documents.back(), probe)) {
+                sink.add(
+                    *probe.start, "", "invalid YAML: unexpected " + describe_char_at(text, probe.start->pos));
+                return std::nullopt;
+            }
+            documents.push_back(probe);
+        }
         if (documents.empty()) {
-            return YAML::Node();
+            return YAML::Node();  // no document at all: an empty file
         }
         if (documents.size() > 1) {
             sink.add_line(0, "", "holds several YAML documents (---); only one is allowed");
             return std::nullopt;
         }
-        return documents[0];
+        return YAML::Load(text);
     } catch (const YAML::Exception& e) {
         sink.add(e.mark, "", "invalid YAML: " + e.msg);
         return std::nullopt;

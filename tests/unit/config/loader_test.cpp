@@ -10,6 +10,8 @@ namespace atlas_restored::config::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 TEST(format_problem_test, file_line_path_message) {
@@ -168,6 +170,41 @@ TEST_F(config_test, syntax_error_names_the_line_where_parsing_stopped) {
     EXPECT_THAT(problems[0].message, HasSubstr("invalid YAML"));
     EXPECT_THAT(format_problem(problems[0]),
                 HasSubstr("main.yaml:" + std::to_string(problems[0].line) + ": "));
+}
+
+// yaml-cpp 0.7's LoadAll() never returns on these and allocates until memory runs out
+// (jbeder/yaml-cpp#1040): found by fuzz_config_yaml. They must be one clear problem.
+TEST_F(config_test, streams_that_hang_yaml_cpp_are_a_syntax_error) {
+    for (const std::string text :
+         {std::string(","), std::string("\n,\n"), std::string(atlas_section) + ",\n"}) {
+        auto problems = problems_of(text);
+        ASSERT_THAT(problems, SizeIs(1)) << text;
+        EXPECT_THAT(problems[0].message, HasSubstr("invalid YAML")) << text;
+    }
+    auto problems = problems_of("\n  ,");
+    ASSERT_THAT(problems, SizeIs(1));
+    EXPECT_EQ(problems[0].line, 2);
+    EXPECT_EQ(problems[0].message, "invalid YAML: unexpected ','");
+    problems = problems_of("\x12,");  // not echoed as a raw control character
+    ASSERT_THAT(problems, SizeIs(1));
+    EXPECT_THAT(problems[0].message, Not(HasSubstr("\x12")));
+    // The fuzzer's own finding: a real first document, then the stuck token.
+    auto found =
+        load_configuration(std::filesystem::path(SOURCE_DIR) /
+                               "tests/fuzz/corpus/config_yaml/regression-yaml-cpp-1040-loadall-loop.yaml",
+                           test_now());
+    ASSERT_FALSE(found.has_value());
+    ASSERT_THAT(found.error(), SizeIs(1));
+    EXPECT_THAT(found.error()[0].message, HasSubstr("invalid YAML: unexpected"));
+}
+
+TEST_F(config_test, several_documents_are_refused_and_an_empty_file_is_no_document) {
+    auto problems = problems_of(std::string(atlas_section) + "---\n" + atlas_section);
+    ASSERT_THAT(problems, SizeIs(1));
+    EXPECT_THAT(problems[0].message, HasSubstr("several YAML documents"));
+    problems = problems_of("");
+    ASSERT_THAT(problems, Not(IsEmpty()));  // no atlas: section, but no syntax error either
+    EXPECT_THAT(all_text(problems), Not(HasSubstr("invalid YAML")));
 }
 
 TEST_F(config_test, unknown_key_suggests_the_close_one) {

@@ -4,6 +4,7 @@
 
 #include "engine_fixture.hpp"
 #include "runs/report.hpp"
+#include "util/time.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -156,6 +157,48 @@ TEST_F(slow_engine_test, the_deadline_fails_a_run_still_waiting) {
     EXPECT_GE(took, 650ms);
     EXPECT_LT(took, 3s);
     EXPECT_EQ(store->list_jobs(*id).value().size(), 1u);  // the job is kept for the record
+}
+
+// Links that expire 10 minutes after the job finishes: with expirationHours 4, less than an
+// eighth of the link's life is left when the download starts, so the engine announces it.
+class short_link_engine_test : public engine_test {
+  protected:
+    fake_atlas::world_options world_options() override {
+        auto o = engine_test::world_options();
+        o.link_ttl = std::chrono::minutes(10);
+        return o;
+    }
+};
+
+TEST_F(short_link_engine_test, a_link_close_to_expiry_is_announced_with_its_run_job_and_file) {
+    struct announcement {
+        std::string run_id, policy, job_id, file, expires;
+    };
+    std::vector<announcement> announced;
+    auto o = options();
+    o.on_link_expiring = [&announced](const state::run_record& run,
+                                      const std::string& job_id,
+                                      const std::string& file,
+                                      const std::string& expires) {
+        announced.push_back({run.id, run.policy, job_id, file, expires});
+    };
+    make_engine(o);
+    auto id = eng->start_run(http_policy("users-http"), manual());
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(run_until([&] { return finished(*id); }));
+    EXPECT_EQ(run_of(*id).state, succeeded) << run_of(*id).error;  // a warning, not a failure
+    ASSERT_EQ(announced.size(), 1u);
+    const auto jobs = store->list_jobs(*id).value();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(announced[0].run_id, *id);
+    EXPECT_EQ(announced[0].policy, "users-http");
+    EXPECT_EQ(announced[0].job_id, jobs[0].job_id);
+    const auto files = store->list_files(*id).value();
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(announced[0].file, files[0].file_name);
+    const auto expires = parse_iso8601(announced[0].expires);
+    ASSERT_TRUE(expires) << announced[0].expires;
+    EXPECT_LT(*expires - std::chrono::system_clock::now(), std::chrono::minutes(11));
 }
 
 TEST_F(engine_test, an_ambiguous_create_is_reconciled_to_exactly_one_job) {
