@@ -966,7 +966,9 @@ int run_daemon(const run_options& options, std::ostream& err) {
         return 1;
     }
 
-    metrics::prometheus_recorder metrics;
+    metrics::recorder_options metric_options;
+    metric_options.sqlite_memory_bytes = [] { return state::memory_used(); };
+    metrics::prometheus_recorder metrics(metric_options);
     asio::io_context io;
     service daemon(io, std::move(*loaded), state_dir, *store, metrics);
     if (auto started = daemon.start(); !started) {

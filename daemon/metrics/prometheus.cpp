@@ -274,6 +274,14 @@ std::vector<family> prometheus_recorder::collect() const {
                                                        "Webhook notifications that could not be delivered."));
     notifications.samples.push_back({"", {}, static_cast<double>(notifications_failed_)});
 
+    if (options_.sqlite_memory_bytes) {
+        auto& sqlite = out.emplace_back(make_family(
+            "sqlite_memory_bytes",
+            metric_type::gauge,
+            "Memory the state database library holds (page cache, statements); bounded by its cache size."));
+        sqlite.samples.push_back({"", {}, static_cast<double>(options_.sqlite_memory_bytes())});
+    }
+
     auto& build = out.emplace_back(make_family(
         "build_info", metric_type::gauge, "Always 1; the version label names the running build."));
     build.samples.push_back({"", {{"version", ATLAS_RESTORED_VERSION}}, 1.0});

@@ -14,6 +14,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -38,6 +39,10 @@ struct recorder_options {
     // config_last_reload_timestamp_seconds before the first config_reloaded() call: when the
     // configuration in force was loaded (at start-up, a successful load is the only way to get here).
     std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+    // Bytes the database library holds right now (its page cache and prepared statements), read
+    // at each scrape; exported as sqlite_memory_bytes when set. The soak tells a cache filling up
+    // from a leak with it (docs/reliability.md).
+    std::function<std::int64_t()> sqlite_memory_bytes;
 };
 
 class prometheus_recorder final : public recorder {

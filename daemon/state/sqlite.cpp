@@ -244,6 +244,10 @@ std::optional<std::string> statement::column_optional_text(int column) const {
     return column_text(column);
 }
 
+std::int64_t memory_used() {
+    return static_cast<std::int64_t>(sqlite3_memory_used());
+}
+
 result<transaction> transaction::begin(db& connection) {
     if (auto r = connection.exec("BEGIN IMMEDIATE"); !r) {
         return r.error();

@@ -113,6 +113,9 @@ class statement {
     std::string bind_error_message_;
 };
 
+// Bytes SQLite has allocated in this process and not freed (sqlite3_memory_used()).
+std::int64_t memory_used();
+
 // BEGIN IMMEDIATE … COMMIT. IMMEDIATE takes the write lock up front, so a transaction that reads
 // then writes cannot fail half-way with SQLITE_BUSY. Rolled back on destruction unless committed.
 class transaction {

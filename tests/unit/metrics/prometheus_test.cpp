@@ -180,6 +180,15 @@ TEST(PrometheusRecorder, CountersAccumulateAndGaugesAreSet) {
     EXPECT_EQ(value_of(text, "atlas_restored_retries_total"), "4");
 }
 
+TEST(PrometheusRecorder, SqliteMemoryIsReadAtEachScrapeWhenProvided) {
+    EXPECT_EQ(prometheus_recorder({.started = t0}).render().find("sqlite_memory_bytes"), std::string::npos);
+    std::int64_t held = 1024;
+    prometheus_recorder r({.started = t0, .sqlite_memory_bytes = [&held] { return held; }});
+    EXPECT_EQ(value_of(r.render(), "atlas_restored_sqlite_memory_bytes"), "1024");
+    held = 2'000'000;
+    EXPECT_EQ(value_of(r.render(), "atlas_restored_sqlite_memory_bytes"), "2000000");
+}
+
 TEST(PrometheusRecorder, StatusClasses) {
     EXPECT_EQ(code_class(200), "2xx");
     EXPECT_EQ(code_class(206), "2xx");
