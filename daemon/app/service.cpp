@@ -16,6 +16,7 @@
 #include "notify/notifier.hpp"
 #include "runs/engine.hpp"
 #include "state/store.hpp"
+#include "util/heap.hpp"
 #include "util/logging.hpp"
 #include "util/time.hpp"
 
@@ -355,6 +356,7 @@ result<void> service::start() {
         const bool ok = run.state == std::string(state::run_state::succeeded);
         publish(ok ? config::notify_event::succeeded : config::notify_event::failed,
                 notify::run_finished_document(run));
+        release_free_heap();  // what the run freed goes back to the system, not only to malloc
     };
     options.on_link_expiring = [this](const state::run_record& run,
                                       const std::string& job_id,
@@ -968,6 +970,7 @@ int run_daemon(const run_options& options, std::ostream& err) {
 
     metrics::recorder_options metric_options;
     metric_options.sqlite_memory_bytes = [] { return state::memory_used(); };
+    metric_options.heap_in_use_bytes = [] { return heap_in_use_bytes(); };
     metrics::prometheus_recorder metrics(metric_options);
     asio::io_context io;
     service daemon(io, std::move(*loaded), state_dir, *store, metrics);

@@ -282,6 +282,14 @@ std::vector<family> prometheus_recorder::collect() const {
         sqlite.samples.push_back({"", {}, static_cast<double>(options_.sqlite_memory_bytes())});
     }
 
+    if (options_.heap_in_use_bytes) {
+        auto& heap =
+            out.emplace_back(make_family("heap_in_use_bytes",
+                                         metric_type::gauge,
+                                         "Heap memory allocated and not freed, the database's included."));
+        heap.samples.push_back({"", {}, static_cast<double>(options_.heap_in_use_bytes())});
+    }
+
     auto& build = out.emplace_back(make_family(
         "build_info", metric_type::gauge, "Always 1; the version label names the running build."));
     build.samples.push_back({"", {{"version", ATLAS_RESTORED_VERSION}}, 1.0});

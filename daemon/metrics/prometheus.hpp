@@ -43,6 +43,10 @@ struct recorder_options {
     // at each scrape; exported as sqlite_memory_bytes when set. The soak tells a cache filling up
     // from a leak with it (docs/reliability.md).
     std::function<std::int64_t()> sqlite_memory_bytes;
+    // Bytes allocated on the heap and not freed (SQLite's included), read at each scrape;
+    // exported as heap_in_use_bytes when set: a leak shows here even when the resident size does
+    // not tell it from freed memory the allocator kept.
+    std::function<std::int64_t()> heap_in_use_bytes;
 };
 
 class prometheus_recorder final : public recorder {

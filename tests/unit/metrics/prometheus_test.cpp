@@ -187,6 +187,9 @@ TEST(PrometheusRecorder, SqliteMemoryIsReadAtEachScrapeWhenProvided) {
     EXPECT_EQ(value_of(r.render(), "atlas_restored_sqlite_memory_bytes"), "1024");
     held = 2'000'000;
     EXPECT_EQ(value_of(r.render(), "atlas_restored_sqlite_memory_bytes"), "2000000");
+    EXPECT_EQ(r.render().find("heap_in_use_bytes"), std::string::npos);
+    prometheus_recorder h({.started = t0, .heap_in_use_bytes = [] { return std::int64_t{4096}; }});
+    EXPECT_EQ(value_of(h.render(), "atlas_restored_heap_in_use_bytes"), "4096");
 }
 
 TEST(PrometheusRecorder, StatusClasses) {
