@@ -1099,20 +1099,22 @@ std::optional<YAML::Node> parse_yaml(const std::string& text, problem_sink& sink
         // Every document, until yaml-cpp is seen stuck on a token: two lone nulls in a row at the
         // same place (it gets there after real documents too). Bounded all the same.
         constexpr std::size_t max_documents = 1000;
-        std::vector<document_probe> documents;
+        std::size_t documents = 0;
+        document_probe previous;
         document_probe probe;
-        while (documents.size() < max_documents && parser.HandleNextDocument(probe)) {
-            if (!documents.empty() && stuck_on_a_token(documents.back(), probe)) {
+        while (documents < max_documents && parser.HandleNextDocument(probe)) {
+            if (documents > 0 && stuck_on_a_token(previous, probe)) {
                 sink.add(
                     *probe.start, "", "invalid YAML: unexpected " + describe_char_at(text, probe.start->pos));
                 return std::nullopt;
             }
-            documents.push_back(probe);
+            previous = probe;
+            ++documents;
         }
-        if (documents.empty()) {
+        if (documents == 0) {
             return YAML::Node();  // no document at all: an empty file
         }
-        if (documents.size() > 1) {
+        if (documents > 1) {
             sink.add_line(0, "", "holds several YAML documents (---); only one is allowed");
             return std::nullopt;
         }
