@@ -17,23 +17,6 @@ namespace atlas_restored::app {
 
 namespace json = boost::json;
 
-result<status_snapshot> read_status(state::store& store) {
-    status_snapshot s;
-    auto read = store.for_each_run_with_details([&](run_details&& d) -> result<void> {
-        s.runs.push_back(std::move(d));
-        return {};
-    });
-    if (!read) {
-        return read.error();
-    }
-    auto reload = store.last_reload();
-    if (!reload) {
-        return reload.error();
-    }
-    s.last_reload = std::move(*reload);
-    return s;
-}
-
 std::string outcome_of(const state::run_record& run) {
     if (run.state == state::run_state::failed) {
         const auto colon = run.error.find(':');

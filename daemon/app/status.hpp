@@ -21,13 +21,11 @@ namespace atlas_restored::app {
 
 using run_details = state::run_with_details;
 
+// Runs and the last reload in memory: what the functions below take (tests, small views).
 struct status_snapshot {
     std::vector<run_details> runs;  // oldest first
     std::optional<state::reload_record> last_reload;
 };
-
-// Every run (oldest first) with its jobs and files, and the last reload.
-result<status_snapshot> read_status(state::store& store);
 
 // The outcome of a finished run: "succeeded", "cancelled", or the failure's reason code (the
 // error's text before its first colon, SPEC §3); the state itself for an unfinished run.

@@ -49,6 +49,24 @@ config::configuration two_policies() {
 
 const auto now = *parse_iso8601("2026-11-28T12:00:00Z");
 
+// Everything in `store` as a snapshot, read the way write_status reads it.
+result<status_snapshot> read_status(state::store& store) {
+    status_snapshot s;
+    auto read = store.for_each_run_with_details([&](run_details&& d) -> result<void> {
+        s.runs.push_back(std::move(d));
+        return {};
+    });
+    if (!read) {
+        return read.error();
+    }
+    auto reload = store.last_reload();
+    if (!reload) {
+        return reload.error();
+    }
+    s.last_reload = std::move(*reload);
+    return s;
+}
+
 status_snapshot sample() {
     status_snapshot s;
     // 1: an old drill that succeeded, with a verified file.
